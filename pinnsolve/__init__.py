@@ -1,0 +1,21 @@
+"""pinnsolve: physics-informed neural networks trained with natural-gradient methods.
+
+Public API::
+
+    from pinnsolve import Box, BoxBoundary, Condition, Problem, MLP, ResidualEngine, solve
+"""
+
+from .batches import Batch, BatchSampler, ConditionPoints
+from .engine import ResidualEngine, function_residuals
+from .errors import ConfigError, NonFiniteError, PinnsolveError, ResidualError
+from .jet import Jet
+from .models import MLP
+from .problem import Condition, Problem
+from .sampling import Ball, Box, BoxBoundary, FixedPoints, InitialSlice, PointSource, Sphere
+
+__all__ = [
+    "Ball", "Batch", "BatchSampler", "Box", "BoxBoundary", "Condition", "ConditionPoints", "ConfigError",
+    "FixedPoints", "InitialSlice", "Jet", "MLP", "NonFiniteError", "PinnsolveError", "PointSource", "Problem",
+    "ResidualEngine", "ResidualError", "Sphere", "function_residuals",
+]
+__version__ = "0.1.0"

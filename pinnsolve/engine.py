@@ -1,0 +1,203 @@
+r"""The residual-Jacobian engine: every method in pinnsolve starts here.
+
+For a problem with conditions ``c`` (``N_c`` points, weight ``w_c``) the engine stacks the
+per-point residuals into
+
+.. math::
+    r = \big[\sqrt{w_c / N_c}\; r_c(x_{c,n})\big]_{c,n} ∈ ℝ^N,\qquad L = ½‖r‖²,\qquad
+    J = ∂r/∂θ ∈ ℝ^{N×P},
+
+so that ``∇L = Jᵀr``, the Gauss–Newton Gramian is ``G = JᵀJ`` and the kernel is ``K = JJᵀ``.
+Two paths compute ``J``: the forward Laplacian (:mod:`pinnsolve.forward_laplacian`) for MLPs whose
+residuals read value, gradient and Laplacians, and ``vmap(jacrev(·))`` of the per-point residual
+(any model, any residual). ``jacobian="auto"`` picks the fast path where it applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call, jacrev, vmap
+
+from . import forward_laplacian as fl
+from .batches import Batch
+from .errors import ResidualError
+from .jet import FunctionJet, RecordingJet
+from .problem import Condition, Problem
+
+JACOBIAN_MODES = ("auto", "fast", "generic")
+
+
+@dataclass
+class _Plan:
+    """How one condition is evaluated: ``fast`` (with its channel layout) or ``generic``."""
+
+    path: str
+    layout: fl.ChannelLayout | None
+    n_components: int
+
+
+def point_residual(condition: Condition, fn, x: Tensor, y: Tensor | None = None) -> Tensor:
+    """The residual of ``condition`` at one point ``x: [d]`` for a per-point function ``fn: [d] -> []``."""
+    u = FunctionJet(fn, x)
+    return condition.residual(u, x) if y is None else condition.residual(u, x, y)
+
+
+def function_residuals(problem: Problem, fn, batch: Batch) -> dict[str, Tensor]:
+    """Unscaled residuals of every condition for a per-point function ``fn`` (e.g. the exact solution)."""
+    out = {}
+    for c in problem.conditions:
+        x, y = batch[c.name]
+        if y is None:
+            out[c.name] = vmap(lambda xi: point_residual(c, fn, xi))(x)
+        else:
+            out[c.name] = vmap(lambda xi, yi: point_residual(c, fn, xi, yi))(x, y)
+    return out
+
+
+class ResidualEngine:
+    """Residuals ``r: [N]``, loss ``½‖r‖²`` and Jacobian ``J: [N, P]`` of a problem for a model.
+
+    Args:
+        problem: the conditions.
+        model: maps ``[n, d] -> [n, m]``; its parameters are ``θ`` in ``named_parameters()`` order.
+        jacobian: ``auto`` (fast path where it applies), ``fast`` (fail if it cannot) or ``generic``.
+        chunk_size: compute ``J`` in chunks of at most this many points (memory), ``None`` for all.
+
+    Example:
+        >>> r, J = engine.residuals_and_jacobian(batch)   # r: [N], J: [N, P]
+        >>> K = J @ J.T                                    # the kernel of every natural-gradient method
+    """
+
+    def __init__(self, problem: Problem, model: nn.Module, jacobian: str = "auto", chunk_size: int | None = None):
+        if jacobian not in JACOBIAN_MODES:
+            raise ValueError(f"jacobian must be one of {JACOBIAN_MODES}, got '{jacobian}'")
+        if chunk_size is not None and int(chunk_size) <= 0:
+            raise ValueError(f"chunk_size must be positive or None, got {chunk_size}")
+        self.problem, self.model, self.mode = problem, model, jacobian
+        self.chunk_size = None if chunk_size is None else int(chunk_size)
+        self.names = [name for name, _ in model.named_parameters()]
+        self.shapes = [p.shape for _, p in model.named_parameters()]
+        self.num_params = sum(p.numel() for p in model.parameters())
+        self._plans: dict[str, _Plan] = {}
+
+    # ---- parameters ------------------------------------------------------------------------
+    def params(self) -> dict[str, Tensor]:
+        return dict(self.model.named_parameters())
+
+    def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
+        """Split a flat ``θ: [P]`` into a parameter dict (views)."""
+        sizes = [s.numel() for s in self.shapes]
+        return {n: t.view(s) for n, t, s in zip(self.names, theta.split(sizes, dim=-1), self.shapes)}
+
+    # ---- planning ----------------------------------------------------------------------------
+    def plan(self, condition: Condition, x: Tensor, y: Tensor | None) -> _Plan:
+        """Probe the residual once on the first point to decide the path and check its output."""
+        if condition.name in self._plans:
+            return self._plans[condition.name]
+        with torch.no_grad():
+            n_out = self.model(x[:1]).shape[-1]
+        probe = RecordingJet(x[0], n_out)
+        out = condition.residual(probe, x[0]) if y is None else condition.residual(probe, x[0], y[0])
+        if not isinstance(out, Tensor):
+            raise ResidualError(condition.name, f"returned {type(out).__name__}; it must return a torch.Tensor built from u and x")
+        if out.ndim > 1:
+            raise ResidualError(
+                condition.name,
+                f"returned shape {tuple(out.shape)} for ONE point; return a scalar (or a 1-D vector of components). "
+                "Residuals are written per point x of shape [d] and batched by the framework: do not batch inside.",
+            )
+        n_components = out.numel() if out.ndim == 1 else 1
+        reasons = []
+        if not fl.supports(self.model):
+            reasons.append("the model is not a Sequential of Linear layers and element-wise activations")
+        if n_out != 1 or out.ndim == 1:
+            reasons.append("the network or residual has several outputs")
+        if probe.needs_hessian:
+            reasons.append("the residual reads mixed second derivatives or the Hessian")
+        if self.mode == "fast" and reasons:
+            raise ValueError(f"jacobian='fast' cannot serve condition '{condition.name}': {'; '.join(reasons)}. Use jacobian='auto'.")
+        if self.mode == "generic" or reasons:
+            plan = _Plan("generic", None, n_components)
+        else:
+            plan = _Plan("fast", fl.ChannelLayout(x.shape[1], probe.needs_grad, probe.laplacian_keys), 1)
+        self._plans[condition.name] = plan
+        return plan
+
+    def paths(self) -> dict[str, str]:
+        """Which path each planned condition uses (``fast`` or ``generic``)."""
+        return {name: plan.path for name, plan in self._plans.items()}
+
+    # ---- per condition -------------------------------------------------------------------------
+    def _point_residual_fn(self, condition: Condition):
+        """``(params, x, [y]) -> r`` for one point, through ``functional_call`` (the generic path)."""
+
+        def one(params, xi, yi=None):
+            return point_residual(condition, lambda xx: functional_call(self.model, params, (xx[None],))[0], xi, yi)
+
+        return one
+
+    def _condition_residual(self, condition: Condition, params: dict[str, Tensor], x: Tensor, y: Tensor | None) -> Tensor:
+        plan = self.plan(condition, x, y)
+        if plan.path == "fast":
+            out = fl.propagate(self.model, params, x, plan.layout)
+            return fl.apply_residual(condition.residual, plan.layout, out, x, y)
+        args, dims = ((params, x), (None, 0)) if y is None else ((params, x, y), (None, 0, 0))
+        return vmap(self._point_residual_fn(condition), in_dims=dims)(*args)
+
+    def _condition_jacobian(self, condition: Condition, x: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor]:
+        plan = self.plan(condition, x, y)
+        params = {k: v.detach() for k, v in self.params().items()}
+        if plan.path == "fast":
+            return fl.residual_and_jacobian(self.model, params, x, y, condition.residual, plan.layout)
+        one = self._point_residual_fn(condition)
+        args, dims = ((params, x), (None, 0)) if y is None else ((params, x, y), (None, 0, 0))
+        r = vmap(one, in_dims=dims)(*args)
+        jac = vmap(jacrev(one), in_dims=dims)(*args)
+        rows = r.numel()
+        J = torch.cat([jac[name].reshape(rows, -1) for name in self.names], dim=1)
+        return r.reshape(rows), J
+
+    def _scale(self, condition: Condition) -> float:
+        return (condition.weight / condition.n_points) ** 0.5
+
+    # ---- public API ----------------------------------------------------------------------------
+    def condition_residuals(self, batch: Batch, params: dict[str, Tensor] | None = None) -> dict[str, Tensor]:
+        """Unscaled residuals ``r_c: [N_c]`` (or ``[N_c, m]``) per condition, differentiable in ``θ``."""
+        params = self.params() if params is None else params
+        return {c.name: self._condition_residual(c, params, *batch[c.name]) for c in self.problem.conditions}
+
+    def residuals(self, batch: Batch, params: dict[str, Tensor] | None = None) -> Tensor:
+        """Stacked scaled residuals ``r: [N]``, differentiable in ``θ`` (for first-order optimizers)."""
+        per_condition = self.condition_residuals(batch, params)
+        return torch.cat([self._scale(c) * per_condition[c.name].reshape(-1) for c in self.problem.conditions])
+
+    def loss(self, batch: Batch, params: dict[str, Tensor] | None = None) -> Tensor:
+        """``L = ½‖r‖²``, a scalar differentiable in ``θ``."""
+        return 0.5 * self.residuals(batch, params).square().sum()
+
+    def residuals_and_jacobian(self, batch: Batch) -> tuple[Tensor, Tensor]:
+        """``r: [N]`` and ``J = ∂r/∂θ: [N, P]`` at the model's current parameters (no graph)."""
+        rs, Js = [], []
+        for c in self.problem.conditions:
+            x, y = batch[c.name]
+            step = self.chunk_size or x.shape[0]
+            for start in range(0, x.shape[0], step):
+                sl = slice(start, start + step)
+                r, J = self._condition_jacobian(c, x[sl], None if y is None else y[sl])
+                scale = self._scale(c)
+                rs.append(scale * r)
+                Js.append(scale * J)
+        return torch.cat(rs), torch.cat(Js)
+
+    def losses_at(self, batch: Batch, thetas: Tensor, chunk: int = 8) -> Tensor:
+        """Losses ``L(θ_m)`` for candidate parameter vectors ``thetas: [M, P]`` in batched passes.
+
+        Used by the grid line search: all ``M`` candidates go through one ``vmap``-ed forward
+        (``chunk`` candidates at a time, to bound memory), with no host synchronisation.
+        """
+        loss_of = vmap(lambda theta: self.loss(batch, self.unflatten(theta)))
+        with torch.no_grad():
+            return torch.cat([loss_of(block) for block in thetas.split(chunk)])

@@ -1,0 +1,150 @@
+r"""Batched forward Laplacian for MLPs: residuals and their Jacobian in one forward and one backward.
+
+Each layer carries, for every point, ``C`` *channels* of width ``w``: the value, the ``d`` first
+derivatives ``∂_i h`` and one Laplacian ``Σ_{i∈S} ∂_i² h`` per coordinate set ``S`` the residual
+reads. Through a linear layer every channel is multiplied by ``W`` (the bias enters the value
+only); through an element-wise activation ``σ``
+
+.. math::
+    h = σ(z),\quad ∂_i h = σ'(z)\,∂_i z,\quad
+    Δ_S h = σ'(z)\,Δ_S z + σ''(z) \sum_{i∈S} (∂_i z)^2 .
+
+The residual of point ``n`` depends on the layer outputs ``Z_l[n]: [C, w_l]`` alone, so one
+backward pass of ``Σ_n r_n`` gives ``g_l[n] = ∂r_n/∂Z_l[n]`` for every point at once, and the
+Jacobian blocks are batched products with inner size ``C``:
+
+.. math::
+    J_{W_l}[n] = \sum_c g_l[n, c]\, H_{l-1}[n, c]^\top,\qquad J_{b_l}[n] = g_l[n, 0].
+
+Agrees with the generic ``torch.func`` path to float64 rounding (``tests/test_engine.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+from torch.func import jvp, vmap
+
+from .jet import LaplacianKey, TensorJet
+from .models import Sin
+
+_ELEMENTWISE = (nn.Tanh, nn.Sigmoid, nn.GELU, nn.SiLU, nn.Softplus, Sin)
+
+
+def supports(model: nn.Module) -> bool:
+    """Whether ``model`` is a ``Sequential`` of ``Linear`` layers and element-wise activations."""
+    if not isinstance(model, nn.Sequential) or len(model) == 0:
+        return False
+    return isinstance(model[-1], nn.Linear) and all(isinstance(m, (nn.Linear, *_ELEMENTWISE)) for m in model)
+
+
+def activation_derivatives(module: nn.Module, z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``σ(z), σ'(z), σ''(z)`` element-wise (closed forms where cheap, nested ``jvp`` otherwise)."""
+    if isinstance(module, nn.Tanh):
+        s = torch.tanh(z)
+        ds = 1 - s * s
+        return s, ds, -2 * s * ds
+    if isinstance(module, Sin):
+        s = torch.sin(z)
+        return s, torch.cos(z), -s
+    if isinstance(module, nn.Sigmoid):
+        s = torch.sigmoid(z)
+        ds = s * (1 - s)
+        return s, ds, ds * (1 - 2 * s)
+    ones = torch.ones_like(z)
+
+    def first(t: Tensor) -> Tensor:
+        return jvp(module, (t,), (ones,))[1]
+
+    s, ds = jvp(module, (z,), (ones,))
+    return s, ds, jvp(first, (z,), (ones,))[1]
+
+
+class ChannelLayout:
+    """Which channels a residual needs: value, first derivatives (if any) and Laplacians over ``keys``."""
+
+    def __init__(self, dim: int, needs_grad: bool, keys: list[LaplacianKey]):
+        self.dim, self.keys = dim, list(keys)
+        self.n_derivs = dim if (needs_grad or self.keys) else 0
+        self.n_channels = 1 + self.n_derivs + len(self.keys)
+
+    def input_channels(self, x: Tensor) -> Tensor:
+        """``H_0: [n, C, d]``: value ``x``, derivatives ``e_i``, Laplacians ``0``."""
+        n, d = x.shape
+        parts = [x[:, None, :]]
+        if self.n_derivs:
+            parts.append(torch.eye(d, dtype=x.dtype, device=x.device).expand(n, d, d))
+        if self.keys:
+            parts.append(x.new_zeros(n, len(self.keys), d))
+        return torch.cat(parts, dim=1)
+
+    def activate(self, module: nn.Module, Z: Tensor) -> Tensor:
+        """Channels after an element-wise activation, ``[n, C, w] -> [n, C, w]``."""
+        s, ds, d2s = activation_derivatives(module, Z[:, 0])
+        if not self.n_derivs:
+            return s[:, None]
+        dZ = Z[:, 1 : 1 + self.dim]
+        parts = [s[:, None], ds[:, None] * dZ]
+        for k, key in enumerate(self.keys):
+            squares = (dZ if len(key) == self.dim else dZ[:, list(key)]).square().sum(1)
+            parts.append((ds * Z[:, 1 + self.dim + k] + d2s * squares)[:, None])
+        return torch.cat(parts, dim=1)
+
+    def jet(self, out: Tensor) -> TensorJet:
+        """The :class:`TensorJet` of one point from its output channels ``[C]``."""
+        grad = out[1 : 1 + self.dim] if self.n_derivs else None
+        laps = {key: out[1 + self.n_derivs + k] for k, key in enumerate(self.keys)}
+        return TensorJet(out[0], grad, laps, self.dim)
+
+
+def propagate(model: nn.Sequential, params: dict[str, Tensor], x: Tensor, layout: ChannelLayout, record: list | None = None) -> Tensor:
+    """Push ``x: [n, d]`` through ``model`` with ``params``; returns output channels ``[n, C]``.
+
+    If ``record`` is a list, it receives ``(H_in, Z)`` for every linear layer with ``Z`` tracked by
+    autograd (the inputs of the Jacobian products). Pure otherwise, so ``vmap`` over ``params`` works.
+    """
+    H = layout.input_channels(x)
+    value_channel = torch.zeros(layout.n_channels, 1, dtype=x.dtype, device=x.device)
+    value_channel[0] = 1
+    for i, module in enumerate(model):
+        if isinstance(module, nn.Linear):
+            Z = H @ params[f"{i}.weight"].transpose(-1, -2)
+            bias = params.get(f"{i}.bias")
+            if bias is not None:
+                Z = Z + value_channel * bias
+            if record is not None:
+                if not record:
+                    Z.requires_grad_(True)
+                record.append((H, Z))
+            H = Z
+        else:
+            H = layout.activate(module, H)
+    return H[..., 0]
+
+
+def residual_and_jacobian(
+    model: nn.Sequential, params: dict[str, Tensor], x: Tensor, y: Tensor | None, residual: Callable, layout: ChannelLayout
+) -> tuple[Tensor, Tensor]:
+    """Residuals ``r: [n]`` and Jacobian ``J = ∂r/∂θ: [n, P]`` (columns in ``params`` order)."""
+    params = {k: v.detach() for k, v in params.items()}
+    record: list[tuple[Tensor, Tensor]] = []
+    with torch.enable_grad():
+        out = propagate(model, params, x, layout, record)
+        r = apply_residual(residual, layout, out, x, y)
+        grads = torch.autograd.grad(r.sum(), [Z for _, Z in record])
+    blocks = {}
+    linear_names = [i for i, m in enumerate(model) if isinstance(m, nn.Linear)]
+    for i, (H, _), g in zip(linear_names, record, grads):
+        blocks[f"{i}.weight"] = torch.einsum("nco,nci->noi", g, H).flatten(1)
+        blocks[f"{i}.bias"] = g[:, 0]
+    J = torch.cat([blocks[name] for name in params], dim=1)
+    return r.detach(), J
+
+
+def apply_residual(residual: Callable, layout: ChannelLayout, out: Tensor, x: Tensor, y: Tensor | None) -> Tensor:
+    """``vmap`` the per-point residual over the batch of output channels ``out: [n, C]``."""
+    if y is None:
+        return vmap(lambda o, xi: residual(layout.jet(o), xi))(out, x)
+    return vmap(lambda o, xi, yi: residual(layout.jet(o), xi, yi))(out, x, y)

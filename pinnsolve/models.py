@@ -1,0 +1,62 @@
+"""Multilayer perceptrons with PyTorch's default initialisation.
+
+An :class:`MLP` is an ``nn.Sequential`` of ``nn.Linear`` layers and element-wise activations, so
+the forward-Laplacian fast path (:mod:`pinnsolve.forward_laplacian`) recognises it. Any other
+``nn.Module`` mapping ``[N, d] -> [N, m]`` works through the generic ``torch.func`` path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+
+class Sin(nn.Module):
+    """Element-wise ``sin``, a common PINN activation."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sin(x)
+
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "softplus": nn.Softplus,
+    "sin": Sin,
+}
+
+
+class MLP(nn.Sequential):
+    """Fully connected network ``widths[0] → … → widths[-1]``, activation between layers, linear last.
+
+    Args:
+        widths: layer widths including input and output, e.g. ``[2, 64, 1]`` (257 parameters).
+        activation: one of :data:`ACTIVATIONS`.
+        dtype: parameter dtype (float64 for PINNs).
+
+    Example:
+        >>> MLP([5, 64, 64, 48, 48, 1]).num_parameters()
+        10065
+    """
+
+    def __init__(self, widths: Sequence[int], activation: str = "tanh", dtype: torch.dtype | str = torch.float64):
+        widths = [int(w) for w in widths]
+        if len(widths) < 2 or min(widths) < 1:
+            raise ValueError(f"MLP widths must list at least input and output sizes, all positive; got {widths}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation '{activation}'; choose one of {sorted(ACTIVATIONS)}")
+        dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
+        layers: list[nn.Module] = []
+        for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:])):
+            layers.append(nn.Linear(n_in, n_out, dtype=dtype))
+            if i < len(widths) - 2:
+                layers.append(ACTIVATIONS[activation]())
+        super().__init__(*layers)
+        self.widths = widths
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,121 @@
+"""The problem API: a PDE problem is a list of per-point conditions.
+
+A :class:`Condition` pairs a residual written for one point with a source of points, a point count
+``N_c`` and a weight ``w_c``. The engine stacks all conditions into one residual vector with block
+``c`` scaled by ``√(w_c / N_c)``, so the loss is ``L = ½‖r‖² = Σ_c w_c/(2N_c) Σ_n r_c(x_n)²``.
+
+Example (the 2-d Poisson problem)::
+
+    import math, torch
+    from pinnsolve import Box, BoxBoundary, Condition, Problem
+
+    square = Box(0.0, 1.0, dim=2)
+    pi = math.pi
+
+    def interior(u, x):                    # x: [2], u: the network's jet at x
+        return -u.laplacian() - 2 * pi**2 * torch.sin(pi * x[0]) * torch.sin(pi * x[1])
+
+    def boundary(u, x):
+        return u.value
+
+    problem = Problem(
+        "poisson2d",
+        [Condition("interior", interior, square, 900), Condition("boundary", boundary, BoxBoundary(square), 120)],
+        exact=lambda x: torch.sin(pi * x[0]) * torch.sin(pi * x[1]),
+    )
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from torch import Tensor
+
+from .sampling import Box, PointSource
+
+Residual = Callable[..., Tensor]
+"""``residual(u, x) -> r`` or, for data with targets, ``residual(u, x, y) -> r``; ``x: [d]``, ``r: []`` or ``[m]``."""
+
+
+@dataclass
+class Condition:
+    """One family of per-point conditions.
+
+    Attributes:
+        name: unique name within the problem (``interior``, ``boundary``, ``initial``, ``data`` …).
+        residual: ``residual(u, x)`` for one point, returning ``[]`` or ``[m]``; called as
+            ``residual(u, x, y)`` when the source carries targets ``y``.
+        points: where the points come from.
+        n_points: ``N_c``, points per step.
+        weight: ``w_c``; the block is scaled by ``√(w_c / N_c)``.
+        fixed: draw the points once and keep them (otherwise resampled every step).
+    """
+
+    name: str
+    residual: Residual
+    points: PointSource
+    n_points: int
+    weight: float = 1.0
+    fixed: bool = False
+
+    def __post_init__(self):
+        if not callable(self.residual):
+            raise TypeError(f"condition '{self.name}': residual must be a function residual(u, x), got {type(self.residual).__name__}")
+        if int(self.n_points) <= 0:
+            raise ValueError(f"condition '{self.name}': n_points must be positive, got {self.n_points}")
+        if not self.weight >= 0:
+            raise ValueError(f"condition '{self.name}': weight must be >= 0, got {self.weight}")
+        self.n_points = int(self.n_points)
+        self.fixed = bool(self.fixed or self.points.fixed)
+        self.takes_targets = self.points.targets() is not None
+
+
+@dataclass
+class Problem:
+    """A named list of conditions, with an optional exact solution for error measurement.
+
+    Attributes:
+        name: the problem's name.
+        conditions: the conditions; the first one is the interior (PDE) condition by convention.
+        exact: ``u⋆(x)`` for one point ``x: [d]``, or ``None``.
+        eval_points: where errors are measured (default: the first condition's source).
+        n_eval: number of evaluation points (default ``10 · N_Ω`` of the first condition).
+        input_names: coordinate names for plots (default ``x0, x1, …``).
+    """
+
+    name: str
+    conditions: list[Condition]
+    exact: Callable[[Tensor], Tensor] | None = None
+    eval_points: PointSource | None = None
+    n_eval: int | None = None
+    input_names: list[str] | None = None
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.conditions:
+            raise ValueError(f"problem '{self.name}' has no conditions")
+        names = [c.name for c in self.conditions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"problem '{self.name}': condition names must be unique, got {names}")
+        dims = {c.points.dim for c in self.conditions}
+        if len(dims) != 1:
+            raise ValueError(f"problem '{self.name}': all point sources must have the same dimension, got {sorted(dims)}")
+        self.dim = dims.pop()
+        if self.eval_points is None:
+            self.eval_points = self.conditions[0].points
+        if self.n_eval is None:
+            self.n_eval = 10 * self.conditions[0].n_points
+        if self.input_names is None:
+            self.input_names = [f"x{i}" for i in range(self.dim)]
+
+    @property
+    def n_points(self) -> int:
+        """``N = Σ_c N_c`` points per step."""
+        return sum(c.n_points for c in self.conditions)
+
+    def plot_box(self) -> Box | None:
+        """The box used for 2-d slice plots (the evaluation source's box, if any)."""
+        source = self.eval_points
+        return source if isinstance(source, Box) else getattr(source, "box", None)
+

@@ -1,0 +1,145 @@
+"""Point sources: where the points of a condition come from.
+
+Every source has a dimension ``dim`` and ``sample(n, generator) -> Tensor[n, dim]`` drawing on the
+generator's device in float64 (the trainer casts to the run's dtype). A :class:`FixedPoints` source
+returns the same points, and optional per-point targets, every time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+
+def _uniform(n: int, low: Tensor, high: Tensor, generator: torch.Generator) -> Tensor:
+    u = torch.rand(n, low.numel(), generator=generator, device=generator.device, dtype=torch.float64)
+    return low.to(u.device) + (high - low).to(u.device) * u
+
+
+class PointSource:
+    """Base class of point sources."""
+
+    dim: int
+    fixed: bool = False
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        raise NotImplementedError
+
+    def targets(self) -> Tensor | None:
+        """Per-point targets for data-fit residuals, or ``None``."""
+        return None
+
+
+class Box(PointSource):
+    """Uniform points in the box ``[low_1, high_1] × … × [low_d, high_d]``.
+
+    Args:
+        low, high: corners, each a number (same for every coordinate, then ``dim`` is needed) or a
+            sequence of ``d`` numbers.
+        dim: the dimension when ``low`` and ``high`` are numbers.
+    """
+
+    def __init__(self, low: float | Sequence[float] = 0.0, high: float | Sequence[float] = 1.0, dim: int | None = None):
+        low_t = torch.as_tensor(low, dtype=torch.float64).flatten()
+        high_t = torch.as_tensor(high, dtype=torch.float64).flatten()
+        if dim is not None:
+            low_t, high_t = low_t.expand(dim).clone(), high_t.expand(dim).clone()
+        if low_t.shape != high_t.shape:
+            raise ValueError(f"Box corners have different lengths: {low_t.numel()} and {high_t.numel()}")
+        if not bool((high_t > low_t).all()):
+            raise ValueError(f"Box needs low < high in every coordinate, got low={low_t.tolist()}, high={high_t.tolist()}")
+        self.low, self.high, self.dim = low_t, high_t, low_t.numel()
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        return _uniform(n, self.low, self.high, generator)
+
+
+class BoxBoundary(PointSource):
+    """Points on the faces of a box: draw a uniform point, pick a random coordinate among ``dims``
+    and a random side, and set that coordinate to its low or high value (SPEC §4).
+
+    Args:
+        box: the box.
+        dims: the coordinates whose faces count as boundary (default all). For a space-time box
+            ``[0, T] × Ω`` pass the spatial coordinates, e.g. ``range(1, d)``.
+    """
+
+    def __init__(self, box: Box, dims: Sequence[int] | None = None):
+        self.box, self.dim = box, box.dim
+        self.dims = torch.as_tensor(list(range(box.dim)) if dims is None else list(dims), dtype=torch.long)
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        x = self.box.sample(n, generator)
+        dev = x.device
+        pick = torch.randint(len(self.dims), (n,), generator=generator, device=dev)
+        coord = self.dims.to(dev)[pick]
+        side = torch.randint(2, (n,), generator=generator, device=dev).bool()
+        value = torch.where(side, self.box.high.to(dev)[coord], self.box.low.to(dev)[coord])
+        return x.scatter(1, coord[:, None], value[:, None])
+
+
+class InitialSlice(PointSource):
+    """Uniform points on the slice ``t = t_0`` of a space-time box (coordinate ``time_dim``)."""
+
+    def __init__(self, box: Box, time_dim: int = 0):
+        self.box, self.dim, self.time_dim = box, box.dim, time_dim
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        x = self.box.sample(n, generator)
+        x[:, self.time_dim] = self.box.low[self.time_dim]
+        return x
+
+
+class Ball(PointSource):
+    """Uniform points in the ball ``‖x − center‖ ≤ radius``."""
+
+    def __init__(self, center: Sequence[float], radius: float = 1.0):
+        self.center = torch.as_tensor(center, dtype=torch.float64).flatten()
+        self.radius, self.dim = float(radius), self.center.numel()
+
+    def _directions(self, n: int, generator: torch.Generator) -> Tensor:
+        g = torch.randn(n, self.dim, generator=generator, device=generator.device, dtype=torch.float64)
+        return g / g.norm(dim=1, keepdim=True)
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        direction = self._directions(n, generator)
+        u = torch.rand(n, 1, generator=generator, device=generator.device, dtype=torch.float64)
+        return self.center.to(u.device) + self.radius * u ** (1.0 / self.dim) * direction
+
+
+class Sphere(Ball):
+    """Uniform points on the sphere ``‖x − center‖ = radius`` (the boundary of a :class:`Ball`)."""
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        direction = self._directions(n, generator)
+        return self.center.to(direction.device) + self.radius * direction
+
+
+class FixedPoints(PointSource):
+    """A fixed point set, optionally with per-point targets (regression data).
+
+    Args:
+        points: ``[n, d]``.
+        targets: ``[n]`` or ``[n, m]``, passed to the residual as its third argument.
+    """
+
+    fixed = True
+
+    def __init__(self, points: Tensor, targets: Tensor | None = None):
+        points = torch.as_tensor(points, dtype=torch.float64)
+        if points.ndim != 2:
+            raise ValueError(f"FixedPoints needs points of shape [n, d], got {tuple(points.shape)}")
+        if targets is not None and len(targets) != len(points):
+            raise ValueError(f"FixedPoints got {len(points)} points but {len(targets)} targets")
+        self.points, self._targets, self.dim = points, targets, points.shape[1]
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        if n != len(self.points):
+            raise ValueError(f"FixedPoints holds {len(self.points)} points; the condition asks for {n}")
+        return self.points.to(generator.device)
+
+    def targets(self) -> Tensor | None:
+        return self._targets
+
