@@ -31,22 +31,32 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 
 class MLP(nn.Sequential):
-    """Fully connected network ``widths[0] → … → widths[-1]``, activation between layers, linear last.
+    """Fully connected network ``in_features → hidden… → out_features``, activation between layers,
+    linear last layer.
 
     Args:
-        widths: layer widths including input and output, e.g. ``[2, 64, 1]`` (257 parameters).
+        in_features: input dimension ``d`` (the trainer passes the problem's dimension).
+        hidden: hidden widths, e.g. ``[64]`` for 2-64-1 (257 parameters).
+        out_features: output dimension (1 for a scalar PDE solution).
         activation: one of :data:`ACTIVATIONS`.
         dtype: parameter dtype (float64 for PINNs).
 
     Example:
-        >>> MLP([5, 64, 64, 48, 48, 1]).num_parameters()
+        >>> MLP(5, [64, 64, 48, 48]).num_parameters()
         10065
     """
 
-    def __init__(self, widths: Sequence[int], activation: str = "tanh", dtype: torch.dtype | str = torch.float64):
-        widths = [int(w) for w in widths]
-        if len(widths) < 2 or min(widths) < 1:
-            raise ValueError(f"MLP widths must list at least input and output sizes, all positive; got {widths}")
+    def __init__(
+        self,
+        in_features: int,
+        hidden: Sequence[int] = (64,),
+        out_features: int = 1,
+        activation: str = "tanh",
+        dtype: torch.dtype | str = torch.float64,
+    ):
+        widths = [int(in_features), *[int(w) for w in hidden], int(out_features)]
+        if min(widths) < 1:
+            raise ValueError(f"MLP widths must be positive; got {widths} (in_features, *hidden, out_features)")
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation '{activation}'; choose one of {sorted(ACTIVATIONS)}")
         dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype

@@ -28,7 +28,7 @@ Example (the 2-d Poisson problem)::
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from torch import Tensor
 
@@ -82,6 +82,7 @@ class Problem:
         eval_points: where errors are measured (default: the first condition's source).
         n_eval: number of evaluation points (default ``10 · N_Ω`` of the first condition).
         input_names: coordinate names for plots (default ``x0, x1, …``).
+        n_outputs: the network's output size (1 for a scalar PDE solution).
     """
 
     name: str
@@ -90,7 +91,7 @@ class Problem:
     eval_points: PointSource | None = None
     n_eval: int | None = None
     input_names: list[str] | None = None
-    metadata: dict = field(default_factory=dict)
+    n_outputs: int = 1
 
     def __post_init__(self):
         if not self.conditions:

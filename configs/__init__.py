@@ -1,0 +1,1 @@
+"""Hydra configs of pinnsolve, installed as the package ``pinnsolve.configs`` (see pyproject.toml)."""

@@ -1,0 +1,64 @@
+"""Live progress display: step, loss, errors, time per step and time left (rich).
+
+On a terminal a progress bar is redrawn in place; otherwise (CI, log files) one plain line is
+printed at every checkpoint so logs stay short.
+"""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.3e}"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return "—"
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class ProgressDisplay:
+    """Shows training progress; a no-op when ``enabled`` is false."""
+
+    def __init__(self, title: str, max_steps: int, enabled: bool = True):
+        self.enabled = enabled
+        self.console = Console(stderr=True)
+        self.live = enabled and self.console.is_terminal
+        self._progress = None
+        if self.live:
+            self._progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[info]}"),
+                console=self.console,
+            )
+            self._task = self._progress.add_task(title, total=max_steps, info="")
+        self.title = title
+
+    def __enter__(self):
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.stop()
+
+    def update(self, step: int, loss: float, l2_rms: float | None, seconds_per_step: float | None, seconds_left: float | None, force_line: bool = False) -> None:
+        if not self.enabled:
+            return
+        info = (
+            f"loss {_fmt(loss)}  l2_rms {_fmt(l2_rms)}  "
+            f"{(seconds_per_step or 0) * 1e3:.1f} ms/step  left {_duration(seconds_left)}"
+        )
+        if self._progress is not None:
+            self._progress.update(self._task, completed=step, info=info)
+        elif force_line:
+            self.console.print(f"{self.title} step {step}: {info}", highlight=False)

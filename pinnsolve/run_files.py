@@ -1,0 +1,89 @@
+"""Files of a run directory, each written atomically (write a temporary file, then rename).
+
+- ``metrics.csv``: one row per logged step (``step, time_s, loss, l2_rms, l2_rel`` and the
+  optimizer's diagnostics; evaluation columns are blank between evaluations);
+- ``summary.json``: final metrics, steps, wall time, device, dtype;
+- ``checkpoint.pt``: see :mod:`pinnsolve.checkpoint`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+BASE_COLUMNS = ["step", "time_s", "loss", "l2_rms", "l2_rel"]
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def write_json(path: str | os.PathLike, obj: dict) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+class MetricsLog:
+    """Rows of ``metrics.csv``, kept in memory and rewritten atomically on :meth:`flush`.
+
+    New diagnostic keys extend the header. On resume, rows after the checkpoint's step are
+    dropped so the file continues exactly where the checkpoint left off.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.rows: list[dict] = []
+        self.columns = list(BASE_COLUMNS)
+
+    def load(self, up_to_step: int) -> None:
+        """Read an existing file, keeping rows with ``step <= up_to_step``."""
+        if not self.path.exists():
+            return
+        with open(self.path, newline="") as f:
+            reader = csv.DictReader(f)
+            self.columns = list(reader.fieldnames or BASE_COLUMNS)
+            self.rows = [row for row in reader if int(row["step"]) <= up_to_step]
+
+    def append(self, row: dict) -> None:
+        for key in row:
+            if key not in self.columns:
+                self.columns.append(key)
+        self.rows.append(row)
+
+    def flush(self) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=self.columns, restval="", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        atomic_write_text(self.path, buffer.getvalue())
+
+    def series(self, column: str) -> tuple[list[float], list[float], list[float]]:
+        """``(steps, times, values)`` for rows where ``column`` is set."""
+        out: tuple[list[float], list[float], list[float]] = ([], [], [])
+        for row in self.rows:
+            value = row.get(column, "")
+            if value not in ("", None):
+                out[0].append(float(row["step"]))
+                out[1].append(float(row["time_s"]))
+                out[2].append(float(value))
+        return out
