@@ -5,6 +5,7 @@ Public API::
     from pinnsolve import Box, BoxBoundary, Condition, Problem, MLP, ResidualEngine, solve
 """
 
+from .api import compose_config, solve
 from .batches import Batch, BatchSampler, ConditionPoints
 from .engine import ResidualEngine, function_residuals
 from .errors import ConfigError, NonFiniteError, PinnsolveError, ResidualError
@@ -16,6 +17,6 @@ from .sampling import Ball, Box, BoxBoundary, FixedPoints, InitialSlice, PointSo
 __all__ = [
     "Ball", "Batch", "BatchSampler", "Box", "BoxBoundary", "Condition", "ConditionPoints", "ConfigError",
     "FixedPoints", "InitialSlice", "Jet", "MLP", "NonFiniteError", "PinnsolveError", "PointSource", "Problem",
-    "ResidualEngine", "ResidualError", "Sphere", "function_residuals",
+    "ResidualEngine", "ResidualError", "Sphere", "compose_config", "function_residuals", "solve",
 ]
 __version__ = "0.1.0"

@@ -37,9 +37,12 @@ def _instantiate(node: DictConfig, what: str, **kwargs):
         raise ConfigError(f"cannot build the {what} from its config ({cause}). Check the {what}.* keys.") from exc
 
 
-def build(cfg: DictConfig, run_dir: str | Path):
-    """Problem, model and trainer from a composed config (the model is seeded with ``cfg.seed``)."""
-    problem = _instantiate(cfg.problem, "problem")
+def build(cfg: DictConfig, run_dir: str | Path, problem=None):
+    """The trainer for a composed config (the model is seeded with ``cfg.seed``).
+
+    ``problem`` replaces ``cfg.problem`` when given (the Python API passes a Problem object).
+    """
+    problem = problem if problem is not None else _instantiate(cfg.problem, "problem")
     torch.manual_seed(int(cfg.seed))
     dtype = resolve_dtype(cfg.trainer.dtype)
     model = _instantiate(cfg.model, "model")(in_features=problem.dim, out_features=problem.n_outputs, dtype=dtype)

@@ -151,7 +151,7 @@ class Trainer:
             "number; later, the step is too large: lower the learning rate or raise the damping."
         )
 
-    def _record(self, loss: torch.Tensor, batch, evaluate: bool) -> dict:
+    def _record(self, loss: float, batch, evaluate: bool) -> dict:
         row = {"step": self.step, "time_s": f"{self.train_time:.6f}", "loss": float(loss)}
         self._check_finite(row["loss"], batch)
         if evaluate and self.metric is not None:
@@ -206,7 +206,7 @@ class Trainer:
                 batch = self.sampler()
                 if self.step == 0 and not self.metrics.rows:
                     with torch.no_grad():
-                        last_row = self._record(self.engine.loss(batch), batch, evaluate=True)
+                        last_row = self._record(float(self.engine.loss(batch)), batch, evaluate=True)
                 start = time.perf_counter()
                 loss = self._step(batch)
                 self.step += 1
@@ -216,7 +216,7 @@ class Trainer:
                     loss_value = float(loss)  # the one host sync per logged step
                 self.train_time += time.perf_counter() - start
                 if logging:
-                    last_row = self._record(torch.tensor(loss_value), batch, evaluate=self.step % self.eval_every == 0)
+                    last_row = self._record(loss_value, batch, evaluate=self.step % self.eval_every == 0)
                     per_step = (self.train_time - last_log[1]) / max(1, self.step - last_log[0])
                     last_log = (self.step, self.train_time)
                     left = [(self.max_steps - self.step) * per_step]
