@@ -80,7 +80,8 @@ class Problem:
         conditions: the conditions; the first one is the interior (PDE) condition by convention.
         exact: ``u⋆(x)`` for one point ``x: [d]``, or ``None``.
         eval_points: where errors are measured (default: the first condition's source).
-        n_eval: number of evaluation points (default ``10 · N_Ω`` of the first condition).
+        n_eval: number of evaluation points (default ``10 · N_Ω`` of the first condition, or all
+            points of a fixed evaluation set).
         input_names: coordinate names for plots (default ``x0, x1, …``).
         n_outputs: the network's output size (1 for a scalar PDE solution).
     """
@@ -106,7 +107,8 @@ class Problem:
         if self.eval_points is None:
             self.eval_points = self.conditions[0].points
         if self.n_eval is None:
-            self.n_eval = 10 * self.conditions[0].n_points
+            fixed_set = getattr(self.eval_points, "points", None)
+            self.n_eval = len(fixed_set) if fixed_set is not None else 10 * self.conditions[0].n_points
         if self.input_names is None:
             self.input_names = [f"x{i}" for i in range(self.dim)]
 

@@ -1,0 +1,59 @@
+"""Configs compose, their keys are the constructors' arguments, and every (problem × optimizer) runs."""
+
+import inspect
+from pathlib import Path
+
+import pytest
+from hydra.utils import get_method
+from omegaconf import OmegaConf
+
+from pinnsolve import ConfigError, compose_config
+from pinnsolve.cli import CONFIG_DIR, run
+
+GROUPS = {group: sorted(p.stem for p in (Path(CONFIG_DIR) / group).glob("*.yaml")) for group in ("problem", "optimizer", "model", "trainer")}
+SMALL = {  # shrink each problem so a 2-step run takes a moment
+    "poisson2d": ["problem.n_interior=30", "problem.n_boundary=10"],
+    "poisson5d": ["problem.n_interior=30", "problem.n_boundary=10", "model.hidden=[8,8]"],
+    "from_file": [f"problem.path={Path(__file__).parents[1] / 'examples' / 'advection_diffusion.py'}", "+problem.n_interior=30", "+problem.n_initial=5", "+problem.n_boundary=5"],
+}
+QUIET = ["trainer.progress=false", "trainer.plots=false", "trainer.log_every=1", "trainer.eval_every=1"]
+
+
+def _accepted(target: str) -> set[str] | None:
+    params = inspect.signature(get_method(target)).parameters.values()
+    if any(p.kind == p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params}
+
+
+@pytest.mark.parametrize("group,name", [(g, n) for g, names in GROUPS.items() for n in names])
+def test_config_keys_are_constructor_arguments(group, name):
+    cfg = compose_config([f"{group}={name}"] + (SMALL.get(name, [])[:1] if group == "problem" else []))
+    node = OmegaConf.to_container(cfg[group])
+    accepted = _accepted(node["_target_"])
+    keys = {k for k in node if not k.startswith("_")}
+    if accepted is not None:
+        assert keys <= accepted, f"{group}/{name}: keys {sorted(keys - accepted)} are not arguments of {node['_target_']}"
+
+
+@pytest.mark.parametrize("problem", GROUPS["problem"])
+@pytest.mark.parametrize("optimizer", GROUPS["optimizer"])
+def test_every_problem_and_optimizer_runs_two_steps(problem, optimizer, tmp_path):
+    cfg = compose_config([f"problem={problem}", f"optimizer={optimizer}", "trainer.max_steps=2", *QUIET, *SMALL.get(problem, [])])
+    summary = run(cfg, tmp_path)
+    assert summary["steps"] == 2 and summary["status"] == "finished"
+    assert (tmp_path / "metrics.csv").read_text().startswith("step,time_s,loss,l2_rms,l2_rel")
+    assert summary["final"]["loss"] == summary["final"]["loss"]  # not NaN
+
+
+def test_unknown_names_and_bad_values_are_reported():
+    with pytest.raises(ConfigError, match="Could not find 'problem/nope'"):
+        compose_config(["problem=nope"])
+    with pytest.raises(ConfigError, match="Could not find 'optimizer/adamw2'"):
+        compose_config(["optimizer=adamw2"])
+    cfg = compose_config(["trainer.max_steps=0", *QUIET])
+    with pytest.raises(ConfigError, match="trainer.max_steps must be a positive integer"):
+        run(cfg, "/tmp/unused")
+    cfg = compose_config(["trainer.dtype=float16", *QUIET])
+    with pytest.raises(ConfigError, match="unknown trainer.dtype 'float16'"):
+        run(cfg, "/tmp/unused")

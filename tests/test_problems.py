@@ -1,0 +1,42 @@
+"""Every shipped problem: its exact solution satisfies every condition to rounding."""
+
+import importlib
+import pkgutil
+
+import pytest
+import torch
+
+import problems
+from pinnsolve import BatchSampler, function_residuals
+
+MODULES = sorted(m.name for m in pkgutil.iter_modules(problems.__path__))
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_exact_solution_has_zero_residual(name):
+    problem = importlib.import_module(f"problems.{name}").make_problem()
+    if problem.exact is None:
+        pytest.skip(f"{name} has no exact solution (data problem)")
+    batch = BatchSampler(problem, 0, torch.device("cpu"), torch.float64)()
+    for condition, r in function_residuals(problem, problem.exact, batch).items():
+        scale = 1 + max(1.0, float(torch.func.vmap(problem.exact)(batch[condition].x).abs().max()))
+        assert r.abs().max() < 1e-10 * scale, f"{name}/{condition}: max |r| = {r.abs().max():.2e}"
+
+
+def test_a_wrong_solution_has_nonzero_residual():
+    problem = importlib.import_module("problems.poisson5d").make_problem()
+    batch = BatchSampler(problem, 0, torch.device("cpu"), torch.float64)()
+    residuals = function_residuals(problem, lambda x: problem.exact(x) + 0.1 * x[0] ** 2, batch)
+    assert residuals["interior"].abs().min() > 0.1
+
+
+def test_shipped_sizes_match_the_spec():
+    from pinnsolve import MLP
+
+    p2 = importlib.import_module("problems.poisson2d").make_problem()
+    p5 = importlib.import_module("problems.poisson5d").make_problem()
+    assert (p2.n_points, MLP(2, [64]).num_parameters()) == (1020, 257)
+    assert (p5.n_points, MLP(5, [64, 64, 48, 48]).num_parameters()) == (3500, 10065)
+    assert p2.n_eval == 9000 and p5.n_eval == 30000
+    x = torch.rand(200000, 5)
+    assert abs(float(torch.func.vmap(p5.exact)(x).square().mean().sqrt()) - 1.581) < 0.01
