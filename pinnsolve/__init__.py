@@ -12,11 +12,11 @@ from .errors import ConfigError, NonFiniteError, PinnsolveError, ResidualError
 from .jet import Jet
 from .models import MLP
 from .problem import Condition, Problem
-from .sampling import Ball, Box, BoxBoundary, FixedPoints, InitialSlice, PointSource, Sphere
+from .sampling import Ball, Box, BoxBoundary, FixedPoints, InitialSlice, Minibatches, PointSource, Sphere
 
 __all__ = [
     "Ball", "Batch", "BatchSampler", "Box", "BoxBoundary", "Condition", "ConditionPoints", "ConfigError",
-    "FixedPoints", "InitialSlice", "Jet", "MLP", "NonFiniteError", "PinnsolveError", "PointSource", "Problem",
+    "FixedPoints", "InitialSlice", "Jet", "MLP", "Minibatches", "NonFiniteError", "PinnsolveError", "PointSource", "Problem",
     "ResidualEngine", "ResidualError", "Sphere", "compose_config", "function_residuals", "solve",
 ]
 __version__ = "0.1.0"

@@ -55,11 +55,10 @@ class BatchSampler:
         self.eval_points = problem.eval_points.sample(problem.n_eval, eval_gen).to(dtype)
 
     def _draw(self, condition, generator: torch.Generator) -> ConditionPoints:
-        x = condition.points.sample(condition.n_points, generator).to(self.device, self.dtype)
-        y = condition.points.targets()
+        x, y = condition.points.draw(condition.n_points, generator)
         if y is not None:
             y = torch.as_tensor(y).to(self.device, self.dtype if y.is_floating_point() else y.dtype)
-        return ConditionPoints(x, y)
+        return ConditionPoints(x.to(self.device, self.dtype), y)
 
     def __call__(self) -> Batch:
         """The next step's batch."""

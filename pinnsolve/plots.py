@@ -32,7 +32,8 @@ def _save(fig, path: Path) -> None:
 def plot_history(metrics: MetricsLog, path: Path, title: str = "") -> None:
     """Loss and errors against steps and against training time, log–log."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for column, label in SERIES:
+    extra = [(c, c) for c in metrics.columns if c.endswith("_loss") or c.startswith("val_")]
+    for column, label in SERIES + extra:
         steps, times, values = metrics.series(column)
         if not values:
             continue

@@ -28,6 +28,7 @@ Example (the 2-d Poisson problem)::
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 
 from torch import Tensor
@@ -68,7 +69,6 @@ class Condition:
             raise ValueError(f"condition '{self.name}': weight must be >= 0, got {self.weight}")
         self.n_points = int(self.n_points)
         self.fixed = bool(self.fixed or self.points.fixed)
-        self.takes_targets = self.points.targets() is not None
 
 
 @dataclass
@@ -84,6 +84,8 @@ class Problem:
             points of a fixed evaluation set).
         input_names: coordinate names for plots (default ``x0, x1, …``).
         n_outputs: the network's output size (1 for a scalar PDE solution).
+        metrics: extra evaluations ``model -> {name: 0-d tensor}`` logged at every evaluation
+            (e.g. ``train_loss`` and ``val_loss`` of a regression problem).
     """
 
     name: str
@@ -93,6 +95,7 @@ class Problem:
     n_eval: int | None = None
     input_names: list[str] | None = None
     n_outputs: int = 1
+    metrics: Callable[[Any], dict[str, Tensor]] | None = None
 
     def __post_init__(self):
         if not self.conditions:

@@ -1,8 +1,10 @@
 """Point sources: where the points of a condition come from.
 
-Every source has a dimension ``dim`` and ``sample(n, generator) -> Tensor[n, dim]`` drawing on the
-generator's device in float64 (the trainer casts to the run's dtype). A :class:`FixedPoints` source
-returns the same points, and optional per-point targets, every time.
+Every source has a dimension ``dim`` and ``draw(n, generator) -> (x: [n, dim], y)`` drawing on the
+generator's device in float64 (the trainer casts to the run's dtype); ``y`` holds per-point targets
+for data sources and is ``None`` for geometric ones, which implement ``sample(n, generator) -> x``.
+A :class:`FixedPoints` source returns the same points (and targets) every time; :class:`Minibatches`
+draws a random subset of a data set each step.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ class PointSource:
 
     dim: int
     fixed: bool = False
+    has_targets: bool = False
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         raise NotImplementedError
 
-    def targets(self) -> Tensor | None:
-        """Per-point targets for data-fit residuals, or ``None``."""
-        return None
+    def draw(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
+        """``n`` points and their targets (``None`` without targets)."""
+        return self.sample(n, generator), None
 
 
 class Box(PointSource):
@@ -130,16 +133,31 @@ class FixedPoints(PointSource):
     def __init__(self, points: Tensor, targets: Tensor | None = None):
         points = torch.as_tensor(points, dtype=torch.float64)
         if points.ndim != 2:
-            raise ValueError(f"FixedPoints needs points of shape [n, d], got {tuple(points.shape)}")
+            raise ValueError(f"{type(self).__name__} needs points of shape [n, d], got {tuple(points.shape)}")
         if targets is not None and len(targets) != len(points):
-            raise ValueError(f"FixedPoints got {len(points)} points but {len(targets)} targets")
-        self.points, self._targets, self.dim = points, targets, points.shape[1]
+            raise ValueError(f"{type(self).__name__} got {len(points)} points but {len(targets)} targets")
+        self.points, self.targets, self.dim = points, targets, points.shape[1]
+        self.has_targets = targets is not None
 
-    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+    def draw(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
         if n != len(self.points):
             raise ValueError(f"FixedPoints holds {len(self.points)} points; the condition asks for {n}")
-        return self.points.to(generator.device)
+        return self.points.to(generator.device), None if self.targets is None else self.targets.to(generator.device)
 
-    def targets(self) -> Tensor | None:
-        return self._targets
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        return self.draw(n, generator)[0]
 
+
+class Minibatches(FixedPoints):
+    """A data set from which each step draws ``n`` distinct points (and their targets) at random.
+
+    Over ``len(points) / n`` steps every point is seen once on average (one *epoch*).
+    """
+
+    fixed = False
+
+    def draw(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
+        if n > len(self.points):
+            raise ValueError(f"Minibatches holds {len(self.points)} points; the condition asks for {n} per step")
+        index = torch.randperm(len(self.points), generator=generator, device=generator.device)[:n].cpu()
+        return self.points[index].to(generator.device), None if self.targets is None else self.targets[index].to(generator.device)

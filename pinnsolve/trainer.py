@@ -154,12 +154,22 @@ class Trainer:
     def _record(self, loss: float, batch, evaluate: bool) -> dict:
         row = {"step": self.step, "time_s": f"{self.train_time:.6f}", "loss": float(loss)}
         self._check_finite(row["loss"], batch)
-        if evaluate and self.metric is not None:
-            row.update({k: float(v) for k, v in self.metric(self.model).items()})
+        if evaluate:
+            row.update(self._evaluate())
         for key, value in getattr(self.optimizer, "diagnostics", {}).items():
             row[key] = float(value)
         self.metrics.append(row)
         return row
+
+    def _evaluate(self) -> dict[str, float]:
+        """Errors against the exact solution and the problem's own metrics, as floats (a sync)."""
+        values = {}
+        if self.metric is not None:
+            values.update(self.metric(self.model))
+        if self.problem.metrics is not None:
+            with torch.no_grad():
+                values.update(self.problem.metrics(self.model))
+        return {k: float(v) for k, v in values.items()}
 
     def _state(self) -> dict:
         return {
@@ -236,8 +246,7 @@ class Trainer:
         self.sampler.load_state_dict(generator_state)
         with torch.no_grad():
             final = {"loss": float(self.engine.loss(batch))}
-        if self.metric is not None:
-            final.update({k: float(v) for k, v in self.metric(self.model).items()})
+        final.update(self._evaluate())
         row = next((r for r in self.metrics.rows if int(r["step"]) == self.step), None)
         if row is None:
             self.metrics.append({"step": self.step, "time_s": f"{self.train_time:.6f}", **final})

@@ -51,3 +51,15 @@ def test_fixed_points_and_errors(gen):
         src.sample(5, gen)
     with pytest.raises(ValueError, match="low < high"):
         Box([0.0, 1.0], [1.0, 1.0])
+
+
+def test_minibatches_keep_points_and_targets_together(gen):
+    from pinnsolve import Minibatches
+
+    pts = torch.arange(20.0).reshape(10, 2)
+    src = Minibatches(pts, targets=pts[:, 0] * 3)
+    x, y = src.draw(4, gen)
+    assert x.shape == (4, 2) and len(set(x[:, 0].tolist())) == 4
+    assert torch.equal(y, x[:, 0] * 3)
+    x2, _ = src.draw(4, gen)
+    assert not torch.equal(x, x2)
