@@ -147,18 +147,27 @@ class ResidualEngine:
         args, dims = ((params, x), (None, 0)) if y is None else ((params, x, y), (None, 0, 0))
         return vmap(self._point_residual_fn(condition), in_dims=dims)(*args)
 
-    def _condition_jacobian(self, condition: Condition, x: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor]:
+    def _condition_jacobian(self, condition: Condition, x: Tensor, y: Tensor | None, out: Tensor) -> Tensor:
+        """Scaled residual rows of one chunk; their Jacobian rows are written into ``out: [rows, P]``."""
         plan = self.plan(condition, x, y)
         params = {k: v.detach() for k, v in self.params().items()}
+        scale = self._scale(condition)
         if plan.path == "fast":
-            return fl.residual_and_jacobian(self.model, params, x, y, condition.residual, plan.layout)
+            return fl.residual_and_jacobian(self.model, params, x, y, condition.residual, plan.layout, out, scale)
         one = self._point_residual_fn(condition)
         args, dims = ((params, x), (None, 0)) if y is None else ((params, x, y), (None, 0, 0))
         r = vmap(one, in_dims=dims)(*args)
         jac = vmap(jacrev(one), in_dims=dims)(*args)
-        rows = r.numel()
-        J = torch.cat([jac[name].reshape(rows, -1) for name in self.names], dim=1)
-        return r.reshape(rows), J
+        column = 0
+        for name in self.names:
+            block = jac[name].reshape(r.numel(), -1)
+            out[:, column : column + block.shape[1]] = scale * block
+            column += block.shape[1]
+        return scale * r.reshape(-1)
+
+    def _rows(self, condition: Condition, x: Tensor) -> int:
+        plan = self._plans[condition.name]
+        return x.shape[0] * plan.n_components
 
     def _scale(self, condition: Condition) -> float:
         return (condition.weight / condition.n_points) ** 0.5
@@ -179,18 +188,25 @@ class ResidualEngine:
         return 0.5 * self.residuals(batch, params).square().sum()
 
     def residuals_and_jacobian(self, batch: Batch) -> tuple[Tensor, Tensor]:
-        """``r: [N]`` and ``J = ∂r/∂θ: [N, P]`` at the model's current parameters (no graph)."""
-        rs, Js = [], []
+        """``r: [N]`` and ``J = ∂r/∂θ: [N, P]`` at the model's current parameters (no graph).
+
+        ``J`` is allocated once and every chunk of every condition writes its rows in place.
+        """
+        for c in self.problem.conditions:
+            self.plan(c, *batch[c.name])
+        reference = next(self.model.parameters())
+        n_rows = sum(self._rows(c, batch[c.name].x) for c in self.problem.conditions)
+        J = torch.empty(n_rows, self.num_params, dtype=reference.dtype, device=reference.device)
+        rs, row = [], 0
         for c in self.problem.conditions:
             x, y = batch[c.name]
             step = self.chunk_size or x.shape[0]
             for start in range(0, x.shape[0], step):
-                sl = slice(start, start + step)
-                r, J = self._condition_jacobian(c, x[sl], None if y is None else y[sl])
-                scale = self._scale(c)
-                rs.append(scale * r)
-                Js.append(scale * J)
-        return torch.cat(rs), torch.cat(Js)
+                xs, ys = x[start : start + step], None if y is None else y[start : start + step]
+                rows = self._rows(c, xs)
+                rs.append(self._condition_jacobian(c, xs, ys, J[row : row + rows]))
+                row += rows
+        return torch.cat(rs), J
 
     def losses_at(self, batch: Batch, thetas: Tensor, chunk: int = 8) -> Tensor:
         """Losses ``L(θ_m)`` for candidate parameter vectors ``thetas: [M, P]`` in batched passes.

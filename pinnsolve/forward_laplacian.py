@@ -125,22 +125,37 @@ def propagate(model: nn.Sequential, params: dict[str, Tensor], x: Tensor, layout
 
 
 def residual_and_jacobian(
-    model: nn.Sequential, params: dict[str, Tensor], x: Tensor, y: Tensor | None, residual: Callable, layout: ChannelLayout
-) -> tuple[Tensor, Tensor]:
-    """Residuals ``r: [n]`` and Jacobian ``J = ∂r/∂θ: [n, P]`` (columns in ``params`` order)."""
+    model: nn.Sequential,
+    params: dict[str, Tensor],
+    x: Tensor,
+    y: Tensor | None,
+    residual: Callable,
+    layout: ChannelLayout,
+    out: Tensor,
+    scale: float = 1.0,
+) -> Tensor:
+    """Residuals ``scale·r: [n]``; writes ``scale·∂r/∂θ`` into ``out: [n, P]`` (columns in ``params`` order).
+
+    Scaling ``r`` before the backward pass scales every block of ``J`` for free, and writing each
+    block into its columns of ``out`` avoids concatenating an ``[n, P]`` matrix.
+    """
     params = {k: v.detach() for k, v in params.items()}
     record: list[tuple[Tensor, Tensor]] = []
     with torch.enable_grad():
-        out = propagate(model, params, x, layout, record)
-        r = apply_residual(residual, layout, out, x, y)
+        r = scale * apply_residual(residual, layout, propagate(model, params, x, layout, record), x, y)
         grads = torch.autograd.grad(r.sum(), [Z for _, Z in record])
     blocks = {}
     linear_names = [i for i, m in enumerate(model) if isinstance(m, nn.Linear)]
     for i, (H, _), g in zip(linear_names, record, grads):
-        blocks[f"{i}.weight"] = torch.einsum("nco,nci->noi", g, H).flatten(1)
-        blocks[f"{i}.bias"] = g[:, 0]
-    J = torch.cat([blocks[name] for name in params], dim=1)
-    return r.detach(), J
+        blocks[f"{i}.weight"] = (g, H)
+        blocks[f"{i}.bias"] = (g, None)
+    column = 0
+    for name, p in params.items():
+        g, H = blocks[name]
+        target = out[:, column : column + p.numel()]
+        target.copy_(g[:, 0] if H is None else torch.einsum("nco,nci->noi", g, H).flatten(1))
+        column += p.numel()
+    return r.detach()
 
 
 def apply_residual(residual: Callable, layout: ChannelLayout, out: Tensor, x: Tensor, y: Tensor | None) -> Tensor:
