@@ -138,11 +138,19 @@ class FixedPoints(PointSource):
             raise ValueError(f"{type(self).__name__} got {len(points)} points but {len(targets)} targets")
         self.points, self.targets, self.dim = points, targets, points.shape[1]
         self.has_targets = targets is not None
+        self._on_device: dict[torch.device, tuple[Tensor, Tensor | None]] = {}
+
+    def on(self, device: torch.device) -> tuple[Tensor, Tensor | None]:
+        """Points and targets on ``device`` (copied once, then cached)."""
+        if device not in self._on_device:
+            targets = None if self.targets is None else torch.as_tensor(self.targets).to(device)
+            self._on_device[device] = (self.points.to(device), targets)
+        return self._on_device[device]
 
     def draw(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
         if n != len(self.points):
             raise ValueError(f"FixedPoints holds {len(self.points)} points; the condition asks for {n}")
-        return self.points.to(generator.device), None if self.targets is None else self.targets.to(generator.device)
+        return self.on(generator.device)
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         return self.draw(n, generator)[0]
@@ -159,5 +167,6 @@ class Minibatches(FixedPoints):
     def draw(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
         if n > len(self.points):
             raise ValueError(f"Minibatches holds {len(self.points)} points; the condition asks for {n} per step")
-        index = torch.randperm(len(self.points), generator=generator, device=generator.device)[:n].cpu()
-        return self.points[index].to(generator.device), None if self.targets is None else self.targets[index].to(generator.device)
+        points, targets = self.on(generator.device)
+        index = torch.randperm(len(points), generator=generator, device=generator.device)[:n]
+        return points[index], None if targets is None else targets[index]
