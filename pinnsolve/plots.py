@@ -73,7 +73,7 @@ def plot_slice(problem, model, metric, path: Path, resolution: int = 101) -> Non
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     names = problem.input_names
     for ax, (title, values) in zip(axes, panels):
-        image = ax.pcolormesh(A.cpu(), B.cpu(), values.detach().cpu(), shading="auto")
+        image = ax.pcolormesh(A.cpu().numpy(), B.cpu().numpy(), values.detach().cpu().numpy(), shading="auto")
         fig.colorbar(image, ax=ax)
         ax.set_title(title)
         ax.set_xlabel(names[0])
