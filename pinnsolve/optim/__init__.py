@@ -1,0 +1,21 @@
+"""Natural-gradient optimizers: every method maps ``(r, J)`` to a step through ``K = JJᵀ``.
+
+``kernel`` (exact solves), ``sketch`` (Nyström), ``svd`` (truncated SVDs for Sven) hold the maths;
+``engd``, ``engd_w``, ``spring``, ``nystrom``, ``sven`` are thin ``torch.optim.Optimizer`` classes on
+top (``base``); ``closure`` defines what ``step(closure)`` receives; ``polyak`` is a first-order
+baseline.
+"""
+
+from .base import NaturalGradientOptimizer
+from .closure import EngineClosure, PerSampleClosure
+from .engd import ENGD
+from .engd_w import ENGDW
+from .nystrom import Nystrom
+from .polyak import PolyakSGD
+from .spring import SPRING
+from .sven import Sven
+
+__all__ = [
+    "ENGD", "ENGDW", "EngineClosure", "NaturalGradientOptimizer", "Nystrom", "PerSampleClosure", "PolyakSGD", "SPRING",
+    "Sven",
+]

@@ -1,0 +1,149 @@
+r"""Closures handed to natural-gradient optimizers: rows ``r: [N]``, their Jacobian, losses at candidates.
+
+An optimizer with ``requires_jacobian = True`` calls ``step(closure)`` with an object providing
+
+* ``residuals_and_jacobian(columns=None) -> (r: [N], J: [N, P])`` at the current parameters
+  (``columns: [P_s]`` asks for ``J[:, columns]`` only — Sven's ``param_fraction``);
+* ``objective(r) -> []`` — the scalar loss the rows define;
+* ``losses_at(thetas: [M, P]) -> [M]`` — that loss at ``M`` flat parameter vectors, one batched
+  pass (the grid line search).
+
+Two implementations:
+
+:class:`EngineClosure` (the trainer's): rows are the **scaled residuals** of a problem,
+``objective(r) = ½‖r‖²``. This is what ENGD, ENGD-W, SPRING and Nyström are defined on (SPEC §1).
+
+:class:`PerSampleClosure` (standalone, any ``nn.Module``): a user function of
+``(predictions [B, …], targets [B, …]) -> [B]`` gives one row per sample, computed with
+``torch.func`` (``functional_call`` + ``vmap(jacrev)``). With ``rows="residuals"`` the rows are
+residuals and ``objective = ½‖r‖²`` (use this for ENGD-W / SPRING); with ``rows="losses"`` (the Sven
+seed package's convention) the rows are per-sample losses ``ℓ_i`` and ``objective = mean(ℓ)``; Sven
+then drives every ``ℓ_i`` to zero, which for squared errors is half the Gauss–Newton step.
+
+Example:
+    >>> closure = PerSampleClosure(model, lambda pred, y: ((pred - y) ** 2).sum(-1), x, y, rows="losses")
+    >>> loss = Sven(model.parameters(), k=16, lr=0.1).step(closure)
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+from torch.func import functional_call, jacrev, vmap
+
+from ..batches import Batch
+from ..engine import ResidualEngine
+
+ROWS = ("residuals", "losses")
+
+
+def half_squared_norm(r: Tensor) -> Tensor:
+    """``½‖r‖²`` (0-d)."""
+    return 0.5 * r.square().sum()
+
+
+class EngineClosure:
+    """The trainer's closure: a :class:`~pinnsolve.engine.ResidualEngine` on one batch.
+
+    Args:
+        engine: residuals and Jacobian of the problem for the model being trained.
+        batch: this step's points.
+    """
+
+    rows = "residuals"
+
+    def __init__(self, engine: ResidualEngine, batch: Batch):
+        self.engine, self.batch = engine, batch
+
+    def residuals_and_jacobian(self, columns: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """``r: [N]``, ``J: [N, P]`` (or ``J[:, columns]``: the engine builds all columns, then slices)."""
+        r, J = self.engine.residuals_and_jacobian(self.batch)
+        return r, (J if columns is None else J[:, columns])
+
+    def objective(self, r: Tensor) -> Tensor:
+        return half_squared_norm(r)
+
+    def losses_at(self, thetas: Tensor) -> Tensor:
+        """``½‖r(θ_m)‖²`` for ``thetas: [M, P]`` in batched passes (no sync)."""
+        return self.engine.losses_at(self.batch, thetas)
+
+
+class PerSampleClosure:
+    r"""Rows from any model and a per-sample function, for standalone use (the Sven seed workflow).
+
+    Args:
+        model: any ``nn.Module`` without batch-coupled layers (BatchNorm); ``θ`` is
+            ``model.named_parameters()`` flattened in order (the order of ``model.parameters()``).
+        fn: ``fn(predictions [B, …], targets [B, …]) -> [B]`` — per-sample residuals or losses.
+            A scalar return is refused.
+        inputs: ``[B, …]`` model inputs.
+        targets: ``[B, …]`` targets, or ``None`` (then ``fn`` is called as ``fn(predictions)``).
+        rows: ``"residuals"`` (objective ``½‖r‖²``) or ``"losses"`` (objective ``mean(ℓ)``).
+        chunk_size: samples per ``vmap(jacrev)`` pass (bounds the ``[chunk, P]`` intermediate).
+
+    Raises:
+        ValueError: if ``fn`` does not return shape ``(B,)``.
+    """
+
+    def __init__(self, model: nn.Module, fn: Callable[..., Tensor], inputs: Tensor, targets: Tensor | None = None,
+                 rows: str = "residuals", chunk_size: int | None = None):
+        if rows not in ROWS:
+            raise ValueError(f"rows must be one of {ROWS}, got '{rows}'")
+        self.model, self.fn, self.inputs, self.targets, self.rows = model, fn, inputs, targets, rows
+        self.chunk_size = chunk_size
+        self.names = [n for n, _ in model.named_parameters()]
+        self.shapes = [p.shape for _, p in model.named_parameters()]
+        with torch.no_grad():
+            out = self._batched(dict(model.named_parameters()), inputs, targets)
+        batch = inputs.shape[0]
+        if out.shape != (batch,):
+            raise ValueError(
+                f"the per-sample function returned shape {tuple(out.shape)}; it must return one value per sample, "
+                f"shape ({batch},) — e.g. lambda pred, y: ((pred - y) ** 2).sum(-1), not nn.MSELoss() "
+                "(a scalar mean hides the per-sample rows the Jacobian needs)"
+            )
+
+    # ---- evaluation --------------------------------------------------------------------------
+    def _batched(self, params: dict[str, Tensor], x: Tensor, y: Tensor | None) -> Tensor:
+        pred = functional_call(self.model, params, (x,))
+        return self.fn(pred) if y is None else self.fn(pred, y)
+
+    def _one(self, params: dict[str, Tensor], x: Tensor, y: Tensor | None = None) -> Tensor:
+        return self._batched(params, x.unsqueeze(0), None if y is None else y.unsqueeze(0))[0]
+
+    def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
+        sizes = [s.numel() for s in self.shapes]
+        return {n: t.view(s) for n, t, s in zip(self.names, theta.split(sizes, dim=-1), self.shapes)}
+
+    def residuals_and_jacobian(self, columns: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """Rows ``r: [B]`` and ``J = ∂r/∂θ: [B, P]`` (or ``[B, P_s]`` for ``columns``).
+
+        ``J`` is built ``chunk_size`` samples at a time and each chunk is sliced to ``columns``
+        before it is stored, so the kept Jacobian really is ``[B, P_s]`` (peak: one
+        ``[chunk, P]`` block plus ``[B, P_s]``).
+        """
+        params = {n: p.detach() for n, p in self.model.named_parameters()}
+        x, y = self.inputs, self.targets
+        step = self.chunk_size or x.shape[0]
+        dims = (None, 0) if y is None else (None, 0, 0)
+        rs, Js = [], []
+        for start in range(0, x.shape[0], step):
+            args = (params, x[start:start + step]) + (() if y is None else (y[start:start + step],))
+            r = vmap(self._one, in_dims=dims)(*args)
+            jac = vmap(jacrev(self._one), in_dims=dims)(*args)
+            J = torch.cat([jac[n].reshape(r.shape[0], -1) for n in self.names], dim=1)
+            rs.append(r)
+            Js.append(J if columns is None else J[:, columns])
+        return torch.cat(rs), torch.cat(Js)
+
+    def objective(self, r: Tensor) -> Tensor:
+        return half_squared_norm(r) if self.rows == "residuals" else r.mean()
+
+    def losses_at(self, thetas: Tensor, chunk: int = 8) -> Tensor:
+        """The objective at ``thetas: [M, P]``, ``chunk`` candidates per ``vmap`` pass (no sync)."""
+        x, y = self.inputs, self.targets
+        value = vmap(lambda theta: self.objective(self._batched(self.unflatten(theta), x, y)))
+        with torch.no_grad():
+            return torch.cat([value(block) for block in thetas.split(chunk)])

@@ -1,0 +1,57 @@
+r"""Dense (parameter-space) energy natural gradient descent — the reference method.
+
+.. math::
+    φ = (G + λI)^{-1} J^\top r,\qquad G = J^\top J \in ℝ^{P×P},
+
+optionally with a running average ``Ḡ ← βḠ + (1 − β)G`` in place of ``G`` (``gramian_average = β``).
+One ``P×P`` Cholesky per step (Müller & Zeinhofer, ICML 2023). By the push-through identity
+``(JᵀJ + λI)⁻¹Jᵀ = Jᵀ(JJᵀ + λI)⁻¹`` it gives the same step as :class:`~pinnsolve.optim.ENGDW`
+for ``β = 0``; the tests hold the Woodbury path to it. Use it when ``P ≪ N``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from . import kernel as kn
+from .base import NaturalGradientOptimizer, check_positive
+
+
+class ENGD(NaturalGradientOptimizer):
+    """Dense ENGD: ``θ ← θ − η (G + λI)⁻¹ Jᵀr``.
+
+    Args:
+        params: model parameters (one group).
+        lr: fixed step ``η`` (used when ``line_search=False``).
+        damping: ``λ > 0``.
+        line_search: grid line search over ``η ∈ {2⁰, …, 2⁻³⁰}`` (one batched pass).
+        gramian_average: ``β ∈ [0, 1)``; ``0`` uses this step's Gramian only.
+        adaptive_damping: Levenberg–Marquardt update of ``λ`` (see :mod:`~pinnsolve.optim.step_rules`).
+        effective_dimension: log ``d_eff(λ)/N`` (costs an eigendecomposition of ``K``).
+
+    Example:
+        >>> opt = ENGD(model.parameters(), damping=1e-8)
+        >>> loss = opt.step(EngineClosure(engine, batch))
+    """
+
+    def __init__(self, params, lr: float = 1.0, damping: float = 1e-10, line_search: bool = True,
+                 gramian_average: float = 0.0, adaptive_damping: bool = False, effective_dimension: bool = False):
+        check_positive("learning rate", lr)
+        check_positive("damping", damping)
+        if not (isinstance(gramian_average, (int, float)) and 0.0 <= gramian_average < 1.0):
+            raise ValueError(f"Invalid gramian_average value: {gramian_average}")
+        defaults = dict(lr=lr, damping=damping, line_search=bool(line_search), gramian_average=float(gramian_average),
+                        adaptive_damping=bool(adaptive_damping), effective_dimension=bool(effective_dimension))
+        super().__init__(params, defaults)
+
+    def direction(self, r: Tensor, J: Tensor, damping: Tensor, state: dict, group: dict):
+        G = J.mT @ J
+        beta = group["gramian_average"]
+        if beta > 0:
+            if "gramian" not in state:
+                state["gramian"] = G
+            else:
+                state["gramian"] = beta * state["gramian"] + (1 - beta) * G
+            G = state["gramian"]
+        return kn.damped_solve(G, J.mT @ r, damping)

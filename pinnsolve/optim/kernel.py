@@ -1,0 +1,119 @@
+r"""The sample-space kernel ``K = JJᵀ`` and the three ways to apply its (pseudo)inverse.
+
+Every natural-gradient method of pinnsolve maps residuals ``r: [N]`` and Jacobian ``J: [N, P]``
+to a step through the same ``N×N`` kernel
+
+.. math::
+    K = J J^\top, \qquad φ = J^\top x,\qquad x = (K + λI)^{-1} g \;\text{(ENGD-W, SPRING)}
+    \;\text{or}\; x = K_k^{+} g \;\text{(Sven)} ,
+
+(Nyström replaces ``K`` by a low-rank sketch, :mod:`pinnsolve.optim.sketch`). This module holds
+the exact solves:
+
+* :func:`damped_solve` — Cholesky of ``K + λI`` with ``torch.linalg.cholesky_ex`` (no host sync).
+  If the factorisation fails (``K + λI`` not numerically positive definite, e.g. ``λ = 3e-12``
+  on a rank-deficient ``K``) the result is replaced, with ``torch.where``, by the infinitely damped
+  limit ``x = g / (λ + tr K / N)`` — a scaled gradient step, finite and descent-pointing — and the
+  failure flag is returned so the optimizer raises its damping for the following steps.
+  Nothing reads the flag on the host: a failure costs no sync and never produces NaN.
+* :func:`truncated_kernel_pinv` — Sven's truncated pseudoinverse through ``eigh(K)`` in float64.
+* :func:`effective_dimension` — ``d_eff(λ) = Σ σ_i/(σ_i + λ)`` (a diagnostic; needs ``eigvalsh``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def kernel(J: Tensor) -> Tensor:
+    """``K = JJᵀ: [N, N]`` for ``J: [N, P]`` — one GEMM (in ``J``'s dtype, float64 by default)."""
+    return J @ J.mT
+
+
+def add_to_diagonal(K: Tensor, value: Tensor | float) -> Tensor:
+    """``K + value·I`` (out of place)."""
+    out = K.clone()
+    out.diagonal().add_(value)
+    return out
+
+
+def damped_cholesky(K: Tensor, damping: Tensor | float) -> tuple[Tensor, Tensor]:
+    """Lower Cholesky factor of ``K + λI`` and a 0-d bool ``failed`` (no host sync).
+
+    Returns:
+        ``(L: [N, N], failed: [])``; where ``failed`` is true ``L`` is garbage and must not be used
+        unguarded.
+    """
+    L, info = torch.linalg.cholesky_ex(add_to_diagonal(K, damping))
+    return L, info != 0
+
+
+def damped_solve(K: Tensor, g: Tensor, damping: Tensor | float) -> tuple[Tensor, Tensor]:
+    r"""``x = (K + λI)^{-1} g`` by Cholesky, with a sync-free fallback.
+
+    Args:
+        K: ``[N, N]`` symmetric positive semi-definite.
+        g: ``[N]`` right-hand side.
+        damping: ``λ > 0`` (float or 0-d tensor).
+
+    Returns:
+        ``(x: [N], failed: [] bool)``. When the Cholesky fails,
+        ``x = g / (λ + \operatorname{tr}K / N)``: the ``λ → ∞`` limit of the damped solve rescaled to
+        the kernel's size, i.e. the step ``Jᵀx`` is a (small) gradient step ``∝ Jᵀr``.
+    """
+    L, failed = damped_cholesky(K, damping)
+    x = torch.cholesky_solve(g.unsqueeze(-1), L).squeeze(-1)
+    fallback = g / (damping + K.diagonal().mean().clamp_min(torch.finfo(K.dtype).tiny))
+    ok = ~failed & torch.isfinite(x).all()
+    return torch.where(ok, x, fallback), ~ok
+
+
+def kernel_eigh(K: Tensor) -> tuple[Tensor, Tensor]:
+    """Eigenvalues (descending) ``σ²: [N]`` and eigenvectors ``U: [N, N]`` of ``K``, computed in float64.
+
+    Float64 matters: the eigenvalues of a Gram matrix carry an absolute error ``~ eps·σ_max²``, so
+    singular values are resolved down to ``√eps·σ_max`` — ``3e-4·σ_max`` in float32 (which corrupts
+    Sven's directions at its default ``rtol = 1e-3``), ``1.5e-8·σ_max`` in float64.
+    """
+    evals, U = torch.linalg.eigh(K.to(torch.float64))
+    return evals.flip(-1).to(K.dtype), U.flip(-1).to(K.dtype)
+
+
+def truncation_mask(sigma: Tensor, k: int, rtol: float) -> Tensor:
+    """Keep mask for descending singular values ``σ: [n]``: the first ``k`` with ``σ > rtol·σ_max``.
+
+    A zero spectrum (all-zero Jacobian) keeps nothing, so the step is zero rather than NaN.
+    """
+    index = torch.arange(sigma.shape[-1], device=sigma.device)
+    return (index < k) & (sigma > rtol * sigma[..., :1]) & (sigma > 0)
+
+
+def truncated_kernel_pinv(K: Tensor, g: Tensor, k: int, rtol: float) -> tuple[Tensor, Tensor]:
+    r"""``x = U_k Σ_k^{-2} U_kᵀ g`` from ``K = UΣ²Uᵀ``, so that ``Jᵀx = V_k Σ_k^{-1} U_kᵀ g``.
+
+    Keeps at most ``k`` singular values ``σ_i = √λ_i(K)`` with ``σ_i > rtol·σ_max``. Eigenvalues below
+    the float64 resolution of the kernel route (``λ_i ≤ N·eps·λ_max``, i.e.
+    ``σ_i ≲ √(N·eps)·σ_max``) are dropped as well: they are rounding noise.
+
+    Returns:
+        ``(x: [N], rank: [] int64)`` — the number of kept singular values.
+    """
+    evals, U = kernel_eigh(K)
+    n = evals.shape[-1]
+    floor = n * torch.finfo(evals.dtype).eps * evals[..., :1]
+    sigma = torch.where(evals > floor, evals, torch.zeros_like(evals)).clamp_min(0).sqrt()
+    keep = truncation_mask(sigma, k, rtol)
+    inv = torch.where(keep, 1.0 / torch.where(keep, evals, torch.ones_like(evals)), torch.zeros_like(evals))
+    x = U @ (inv * (U.mT @ g))
+    return x, keep.sum()
+
+
+def effective_dimension(K: Tensor, damping: Tensor | float) -> Tensor:
+    r"""``d_eff(λ) = Σ_i σ_i/(σ_i + λ)`` over the eigenvalues ``σ_i`` of ``K`` (0-d tensor).
+
+    The Woodbury paper plots ``d_eff/N``; it needs an eigendecomposition, so it is computed only
+    when an optimizer is built with ``effective_dimension=True``.
+    """
+    evals = torch.linalg.eigvalsh(K.to(torch.float64)).clamp_min(0)
+    return (evals / (evals + damping)).sum().to(K.dtype)

@@ -1,0 +1,192 @@
+"""Fast paths against dense references in float64: every method's direction on a random (r, J)."""
+
+import pytest
+import torch
+
+from pinnsolve.optim import kernel as kn
+from pinnsolve.optim import sketch, svd
+from pinnsolve.optim.sven import microbatch_rows
+
+
+class FixedRows:
+    """A closure with given ``r``, ``J`` (one step's rows), loss ``½‖r‖²`` linearised — enough for directions."""
+
+    def __init__(self, r, J):
+        self.r, self.J = r, J
+
+    def residuals_and_jacobian(self, columns=None):
+        return self.r, (self.J if columns is None else self.J[:, columns])
+
+    def objective(self, r):
+        return 0.5 * r.square().sum()
+
+    def losses_at(self, thetas):
+        return torch.stack([self.objective(self.r) for _ in thetas])
+
+
+def rows(n=40, p=120, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, generator=g), torch.randn(n, p, generator=g)
+
+
+def direction(opt_cls, r, J, **kw):
+    """φ such that the optimizer moves θ ← θ − φ (fixed lr = 1, no line search)."""
+    theta = torch.nn.Parameter(torch.zeros(J.shape[1]))
+    opt = opt_cls([theta], lr=1.0, line_search=False, **kw)
+    opt.step(FixedRows(r, J))
+    return -theta.detach()
+
+
+def rel(a, b):
+    return float((a - b).norm() / b.norm())
+
+
+def test_engd_w_equals_dense_engd():
+    from pinnsolve.optim import ENGD, ENGDW
+
+    r, J = rows()
+    # tolerance ~ cond(G + λI)·eps: 1e-10 for λ ≥ 1e-3, the conditioning of the dense solve below that
+    for damping, tol in ((1e-1, 1e-10), (1e-3, 1e-10), (1e-8, 1e-5)):
+        dense = torch.linalg.solve(J.T @ J + damping * torch.eye(J.shape[1]), J.T @ r)
+        assert rel(direction(ENGD, r, J, damping=damping), dense) < tol
+        assert rel(direction(ENGDW, r, J, damping=damping), dense) < tol
+
+
+def test_spring_momentum_zero_equals_engd_w_and_momentum_formula():
+    from pinnsolve.optim import ENGDW, SPRING
+
+    r, J = rows()
+    base = direction(ENGDW, r, J, damping=1e-6)
+    assert rel(direction(SPRING, r, J, damping=1e-6, momentum=0.0, norm_constraint=None), base) < 1e-12
+    # two SPRING steps on fixed rows: φ₂ = μφ₁ + Jᵀ(K+λI)⁻¹(r − μJφ₁), applied d₂ = φ₂/√(1−μ⁴)
+    mu, lam = 0.5, 1e-3
+    theta = torch.nn.Parameter(torch.zeros(J.shape[1]))
+    opt = SPRING([theta], lr=1.0, damping=lam, momentum=mu, norm_constraint=None)
+    opt.step(FixedRows(r, J))
+    first = -theta.detach().clone()
+    K = J @ J.T + lam * torch.eye(J.shape[0])
+    phi1 = J.T @ torch.linalg.solve(K, r)
+    assert rel(first, phi1 / (1 - mu**2) ** 0.5) < 1e-10
+    opt.step(FixedRows(r, J))
+    phi2 = mu * phi1 + J.T @ torch.linalg.solve(K, r - mu * J @ phi1)
+    assert rel(-theta.detach() - first, phi2 / (1 - mu**4) ** 0.5) < 1e-10
+
+
+def test_spring_norm_cap():
+    from pinnsolve.optim import SPRING
+
+    r, J = rows()
+    step = direction(SPRING, r, J, damping=1e-6, momentum=0.0, norm_constraint=1e-6)
+    assert abs(float(step.norm()) - 1e-3) < 1e-12
+
+
+@pytest.mark.parametrize("variant", sketch.VARIANTS)
+def test_nystrom_full_sketch_equals_exact_solve(variant):
+    r, J = rows(30, 80)
+    lam = 1e-3
+    exact = torch.linalg.solve(J @ J.T + lam * torch.eye(30), r)
+    for size in (30, 1.0):
+        x, failed = sketch.nystrom_solve(J, r, lam, size, variant, shift="relative")
+        assert not failed and rel(x, exact) < 1e-8
+    x, _ = sketch.nystrom_solve(J, r, lam, 30, variant, shift=1e-7)   # the authors' absolute shift
+    assert rel(x, exact) < 1e-3
+
+
+@pytest.mark.parametrize("variant", sketch.VARIANTS)
+def test_nystrom_exact_on_low_rank_kernel(variant):
+    g = torch.Generator().manual_seed(1)
+    J = torch.randn(50, 6, generator=g) @ torch.randn(6, 90, generator=g)   # rank 6 < ℓ = 10
+    r = torch.randn(50, generator=g)
+    exact = torch.linalg.solve(J @ J.T + 1e-2 * torch.eye(50), r)
+    x, _ = sketch.nystrom_solve(J, r, 1e-2, 10, variant)
+    assert rel(x, exact) < 1e-7
+
+
+def test_sven_full_rank_equals_min_norm_least_squares():
+    from pinnsolve.optim import Sven
+
+    r, J = rows(40, 120)
+    min_norm = torch.linalg.pinv(J) @ r
+    for mode in svd.SVD_MODES:
+        if mode == "lobpcg":
+            continue  # needs k ≤ N/3: tested on a truncated problem below
+        phi = direction(Sven, r, J, k=40, rtol=0.0, svd_mode=mode)
+        assert rel(phi, min_norm) < 1e-8, mode
+
+
+@pytest.mark.parametrize("mode", [m for m in svd.SVD_MODES if m != "torch"])
+def test_every_svd_mode_agrees_with_torch_mode_when_truncated(mode):
+    g = torch.Generator().manual_seed(2)
+    # a clear spectral gap after 5 values, so the top-5 subspace is well determined
+    U, _ = torch.linalg.qr(torch.randn(60, 60, generator=g))
+    V, _ = torch.linalg.qr(torch.randn(150, 60, generator=g))
+    S = torch.cat([torch.tensor([10.0, 8.0, 6.0, 5.0, 4.0]), 1e-3 * torch.rand(55, generator=g)])
+    J = U @ torch.diag(S) @ V.T
+    r = torch.randn(60, generator=g)
+    torch.manual_seed(0)
+    reference = direction(__import__("pinnsolve.optim", fromlist=["Sven"]).Sven, r, J, k=5, rtol=0.0, svd_mode="torch")
+    phi = direction(__import__("pinnsolve.optim", fromlist=["Sven"]).Sven, r, J, k=5, rtol=0.0, svd_mode=mode)
+    assert rel(phi, reference) < (1e-5 if mode == "lobpcg" else 1e-8)
+
+
+def test_sven_rtol_truncation_and_rank_diagnostic():
+    from pinnsolve.optim import Sven
+
+    U, _ = torch.linalg.qr(torch.randn(20, 20))
+    V, _ = torch.linalg.qr(torch.randn(50, 20))
+    S = torch.logspace(0, -6, 20)
+    J, r = U @ torch.diag(S) @ V.T, torch.randn(20)
+    theta = torch.nn.Parameter(torch.zeros(50))
+    opt = Sven([theta], lr=1.0, k=20, rtol=1e-3)
+    opt.step(FixedRows(r, J))
+    kept = int((S > 1e-3).sum())
+    assert int(opt.diagnostics["rank"]) == kept
+    expected = V[:, :kept] @ ((U[:, :kept].T @ r) / S[:kept])
+    assert rel(-theta.detach(), expected) < 1e-8
+
+
+def test_sven_fallbacks_zero_jacobian_k_above_n_nan_residual():
+    from pinnsolve.optim import Sven
+
+    theta = torch.nn.Parameter(torch.ones(30))
+    for mode in ("kernel", "torch", "randomized", "randomized_v2"):
+        opt = Sven([theta], k=100, svd_mode=mode)
+        opt.step(FixedRows(torch.randn(10), torch.zeros(10, 30)))
+        assert torch.equal(theta.detach(), torch.ones(30)) and int(opt.diagnostics["rank"]) == 0
+    r = torch.randn(10)
+    r[3] = float("nan")
+    Sven([theta], k=5).step(FixedRows(r, torch.randn(10, 30)))
+    assert torch.equal(theta.detach(), torch.ones(30))
+    with pytest.warns(UserWarning, match="k <= N/3"):
+        Sven([theta], k=5, svd_mode="lobpcg").step(FixedRows(torch.randn(10), torch.randn(10, 30)))
+    assert torch.isfinite(theta).all()
+
+
+def test_microbatch_sums_rows():
+    r, J = rows(10, 7)
+    rm, Jm = microbatch_rows(r, J, 4)
+    assert rm.shape == (3,) and torch.allclose(rm[2], r[8:].sum()) and torch.allclose(Jm[1], J[4:8].sum(0))
+
+
+def test_cholesky_failure_is_finite_counted_and_raises_damping():
+    from pinnsolve.optim import ENGDW
+
+    J = torch.randn(6, 3).repeat(1, 1)
+    J = torch.cat([J, J], 0)                                 # rank 3 kernel of size 12
+    K = J @ J.T
+    K[0, 1] = K[1, 0] = K[0, 1] + 1.0                      # make K + λI indefinite
+    x, failed = kn.damped_solve(K, torch.ones(12), 1e-12)
+    assert bool(failed) and torch.isfinite(x).all()
+    theta = torch.nn.Parameter(torch.zeros(3))
+    opt = ENGDW([theta], damping=1e-300, line_search=False)
+    opt.step(FixedRows(torch.randn(12), J))
+    assert torch.isfinite(theta).all()
+    retries = int(opt.diagnostics["cholesky_retries"])
+    if retries:
+        assert float(opt.state[theta]["damping_boost"]) == 10.0 ** retries
+
+
+def test_effective_dimension():
+    r, J = rows(20, 50)
+    evals = torch.linalg.eigvalsh(J @ J.T)
+    assert torch.allclose(kn.effective_dimension(J @ J.T, 1.0), (evals / (evals + 1)).sum())
