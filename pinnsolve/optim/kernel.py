@@ -116,4 +116,10 @@ def effective_dimension(K: Tensor, damping: Tensor | float) -> Tensor:
     when an optimizer is built with ``effective_dimension=True``.
     """
     evals = torch.linalg.eigvalsh(K.to(torch.float64)).clamp_min(0)
-    return (evals / (evals + damping)).sum().to(K.dtype)
+    if not isinstance(damping, Tensor) or damping.ndim == 0:
+        damping = torch.as_tensor(damping, dtype=evals.dtype, device=evals.device)
+    # λ = 0 (Sven): count the eigenvalues above the float64 noise floor, i.e. the numerical rank
+    floor = evals.shape[-1] * torch.finfo(evals.dtype).eps * evals.max()
+    denominator = evals + damping.to(evals.dtype)
+    ratio = torch.where(evals > floor, evals / torch.where(evals > floor, denominator, torch.ones_like(evals)), torch.zeros_like(evals))
+    return ratio.sum().to(K.dtype)

@@ -1,0 +1,156 @@
+"""One table of optimizers drives the shared tests: decrease, state round-trip, determinism, validation."""
+
+import copy
+
+import pytest
+import torch
+
+from pinnsolve import MLP, BatchSampler, ResidualEngine
+from pinnsolve.optim import ENGD, ENGDW, SPRING, EngineClosure, Nystrom, PolyakSGD, Sven
+from problems import poisson2d
+
+OPTIMIZERS = {
+    "engd": lambda p: ENGD(p, damping=1e-8),
+    "engd_w": lambda p: ENGDW(p, damping=1e-10),
+    "engd_w_adaptive": lambda p: ENGDW(p, damping=1e-4, adaptive_damping=True),
+    "spring_ls": lambda p: SPRING(p, damping=1e-10, momentum=0.5, line_search=True),
+    "spring_fixed": lambda p: SPRING(p, lr=0.5, damping=1e-8, momentum=0.8, norm_constraint=1e-2),
+    "nystrom_gpu": lambda p: Nystrom(p, damping=1e-6, sketch_size=0.5),
+    "nystrom_standard_spring": lambda p: Nystrom(p, damping=1e-6, momentum=0.3, sketch_size=40, variant="standard"),
+    "sven_kernel": lambda p: Sven(p, k=60, line_search=True),
+    "sven_randomized_subset": lambda p: Sven(p, k=30, svd_mode="randomized", param_fraction=0.5, line_search=True,
+                                            microbatch_size=2, effective_dimension=True),
+    "polyak_sgd": lambda p: PolyakSGD(p, max_lr=0.1),
+}
+
+
+def setup(seed=0):
+    torch.manual_seed(seed)
+    problem = poisson2d.make_problem(n_interior=64, n_boundary=32)
+    model = MLP(2, [12])
+    engine = ResidualEngine(problem, model)
+    batch = BatchSampler(problem, seed, "cpu", torch.float64)()
+    return model, engine, batch
+
+
+def step(opt, engine, batch):
+    if getattr(opt, "requires_jacobian", False):
+        return opt.step(EngineClosure(engine, batch))
+
+    def closure():
+        opt.zero_grad()
+        loss = engine.loss(batch)
+        loss.backward()
+        return loss
+
+    return opt.step(closure).detach()
+
+
+def run(name, steps, seed=0):
+    model, engine, batch = setup(seed)
+    opt = OPTIMIZERS[name](model.parameters())
+    losses = [step(opt, engine, batch) for _ in range(steps)]
+    return model, opt, engine, batch, torch.stack(losses)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_loss_decreases_on_poisson2d(name):
+    model, opt, engine, batch, losses = run(name, 4)
+    final = engine.loss(batch).detach()
+    assert losses.shape == (4,) and torch.isfinite(losses).all()
+    assert final < losses[0] and losses[-1] < losses[0], (name, losses, final)
+    if opt.param_groups[0].get("line_search"):
+        assert (losses[1:] <= losses[:-1]).all() and final <= losses[-1]   # never accepts an increase
+    for key, value in opt.diagnostics.items():
+        assert isinstance(value, torch.Tensor) and value.ndim == 0 and torch.isfinite(value), key
+    assert "step_size" in opt.diagnostics
+    if isinstance(opt, Sven):
+        assert 0 < int(opt.diagnostics["rank"]) <= opt.param_groups[0]["k"]
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_state_dict_round_trip_gives_identical_next_step(name):
+    model, opt, engine, batch, _ = run(name, 2)
+    saved_model, saved_opt = copy.deepcopy(model.state_dict()), copy.deepcopy(opt.state_dict())
+    rng = torch.get_rng_state()
+    step(opt, engine, batch)
+    expected = torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+    model2, engine2, batch2 = setup(seed=1)             # a different start, then overwritten
+    model2.load_state_dict(saved_model)
+    opt2 = OPTIMIZERS[name](model2.parameters())
+    opt2.load_state_dict(saved_opt)
+    torch.set_rng_state(rng)
+    step(opt2, engine2, batch)
+    got = torch.cat([p.detach().reshape(-1) for p in model2.parameters()])
+    assert torch.equal(got, expected)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_same_seed_same_run(name):
+    a = run(name, 2)
+    b = run(name, 2)
+    assert torch.equal(a[4], b[4])
+    assert all(torch.equal(p, q) for p, q in zip(a[0].parameters(), b[0].parameters()))
+
+
+BAD = [
+    (ENGDW, dict(damping=-1.0), "Invalid damping value: -1.0"),
+    (ENGD, dict(lr=0.0), "Invalid learning rate value: 0.0"),
+    (ENGD, dict(gramian_average=1.0), "Invalid gramian_average value: 1.0"),
+    (SPRING, dict(momentum=1.0), "Invalid momentum value: 1.0"),
+    (SPRING, dict(norm_constraint=-1e-3), "Invalid norm_constraint value: -0.001"),
+    (Nystrom, dict(sketch_size=0), "Invalid sketch_size value: 0"),
+    (Nystrom, dict(sketch_size=1.5), "Invalid sketch_size value: 1.5"),
+    (Nystrom, dict(variant="qr"), "Invalid variant value: qr (choose one of ('gpu_efficient', 'standard'))"),
+    (Nystrom, dict(shift=-1.0), "Invalid shift value: -1.0"),
+    (Sven, dict(k=0), "Invalid k value: 0"),
+    (Sven, dict(rtol=-0.1), "Invalid rtol value: -0.1"),
+    (Sven, dict(param_fraction=0.0), "Invalid param_fraction value: 0.0"),
+    (Sven, dict(microbatch_size=0), "Invalid microbatch_size value: 0"),
+    (Sven, dict(svd_mode="qr"), "Invalid svd_mode value: qr (choose one of "
+     "('kernel', 'torch', 'randomized', 'randomized_v2', 'scipy', 'lobpcg'))"),
+    (PolyakSGD, dict(max_lr=-1.0), "Invalid max_lr value: -1.0"),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs,message", BAD)
+def test_bad_hyper_parameters_raise_exact_messages(cls, kwargs, message):
+    with pytest.raises(ValueError) as info:
+        cls([torch.nn.Parameter(torch.zeros(3))], **kwargs)
+    assert str(info.value) == message
+
+
+def test_single_param_group_and_closure_type():
+    a, b = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2))
+    with pytest.raises(ValueError, match="doesn't support per-parameter options"):
+        ENGDW([{"params": [a]}, {"params": [b]}])
+    with pytest.raises(TypeError, match="EngineClosure or PerSampleClosure"):
+        ENGDW([a]).step(lambda: torch.zeros(()))
+
+
+def test_step_makes_no_host_sync():
+    """The step must not call .item()/bool() on tensors: run it with sync-detecting tensor methods."""
+    model, engine, batch = setup()
+    for opt in (ENGDW(model.parameters()), SPRING(model.parameters(), line_search=False),
+                Nystrom(model.parameters()), Sven(model.parameters(), k=10)):
+        closure = EngineClosure(engine, batch)
+        r, J = closure.residuals_and_jacobian()
+        closure.residuals_and_jacobian = lambda columns=None, r=r, J=J: (r, J)
+        calls = []
+        originals = {m: getattr(torch.Tensor, m) for m in ("item", "__bool__", "tolist")}
+
+        def spy(name):
+            def method(self, *args, **kwargs):
+                calls.append(name)
+                return originals[name](self, *args, **kwargs)
+            return method
+
+        try:
+            for m in originals:
+                setattr(torch.Tensor, m, spy(m))
+            opt.step(closure)
+        finally:
+            for m, f in originals.items():
+                setattr(torch.Tensor, m, f)
+        assert calls == [], (type(opt).__name__, calls)
