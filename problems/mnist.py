@@ -103,7 +103,7 @@ def make_data(path: str | None = None, val_fraction: float = 0.2, seed: int = 0)
         raise ConfigError(f"problem.val_fraction must be in (0, 1), got {val_fraction}")
     pixels, labels = load_images(path)
     x = torch.as_tensor(np.asarray(pixels, dtype=np.float64) / 255.0)
-    y = torch.nn.functional.one_hot(torch.as_tensor(labels), 10).to(torch.float64)
+    y = torch.nn.functional.one_hot(torch.tensor(np.asarray(labels, dtype=np.int64)), 10).to(torch.float64)
     order = torch.randperm(len(x), generator=torch.Generator().manual_seed(int(seed)))
     n_val = int(round(float(val_fraction) * len(x)))
     val, train = order[:n_val], order[n_val:]
