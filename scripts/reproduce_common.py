@@ -1,0 +1,268 @@
+"""Shared machinery of the figure/table reproduction scripts (``scripts/fig*.py``, ``table1_*.py``, ``sven_*.py``).
+
+Every script lists its runs as :class:`Run` objects (a problem, a legend label and Hydra overrides),
+hands them to :func:`launch` — which composes each with :func:`pinnsolve.compose_config` exactly as the
+``pinnsolve`` command would, trains it with :func:`pinnsolve.cli.run` into ``<out>/runs/<name>/`` and
+gathers every ``metrics.csv`` into one long table — and plots that table with :func:`plot_panels`.
+
+Modes (one of them per invocation):
+
+- ``--smoke``: tiny problems (a handful of points, ``model.hidden=[8]``) and 2 steps; the tests use it;
+- ``--quick``: the papers' networks on fewer points (``QUICK_SIZES``) and short budgets, about two minutes on CPU;
+- default (full): the papers' problem sizes, meant for a CUDA GPU (``--override trainer.device=cuda``).
+
+``--steps`` and ``--time-budget`` replace the mode's budget (``--time-budget 0`` removes the time
+limit: equal-step comparisons); ``--override KEY=VALUE`` (repeatable) is appended to every run's
+Hydra overrides; ``--reuse`` skips runs whose run directory already has a ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Tiny sizes for --smoke (tests): a few points per condition, one hidden layer of 8.
+SMOKE_SIZES = {
+    "poisson2d": ["problem.n_interior=16", "problem.n_boundary=8"],
+    "poisson5d": ["problem.n_interior=16", "problem.n_boundary=8"],
+    "poisson10d": ["problem.n_interior=16", "problem.n_boundary=8"],
+    "poisson100d": ["problem.n_interior=6", "problem.n_boundary=4"],
+    "heat1d": ["problem.n_interior=16", "problem.n_initial=4", "problem.n_boundary=4"],
+    "heat4d": ["problem.n_interior=16", "problem.n_initial=4", "problem.n_boundary=4"],
+    "logfp9d": ["problem.n_interior=16", "problem.n_initial=8"],
+    "reg1d": ["problem.n_train=128", "problem.n_val=128"],
+    "poly6": ["problem.n_train=128", "problem.n_val=128"],
+    "mnist": [],
+}
+SMOKE_MODEL = ["model.hidden=[8]"]
+
+# CPU sizes for --quick: the papers' networks, fewer points (the full mode keeps the configs' sizes).
+QUICK_SIZES = {
+    "poisson5d": ["problem.n_interior=1000", "problem.n_boundary=200"],
+    "poisson10d": ["problem.n_interior=500", "problem.n_boundary=100"],
+    "heat4d": ["problem.n_interior=500", "problem.n_initial=50", "problem.n_boundary=50"],
+    "logfp9d": ["problem.n_interior=500", "problem.n_initial=150"],
+    "reg1d": [], "poly6": [], "mnist": [], "poisson2d": [], "poisson100d": [],
+}
+
+# The papers' final RMS L2 errors (SPEC §5): KFAC* column and the Woodbury paper's best runs.
+PAPER_L2 = {
+    "poisson2d": {"Adam": 9.4e-5, "ENGD dense": 6.2e-8, "KFAC": 2.0e-7},
+    "poisson5d": {"Adam": 3.1e-3, "ENGD dense": 5.7e-5, "ENGD-W LS": 6.8e-7, "ENGD-W fixed": 9.5e-6,
+                  "SPRING LS": 1.1e-6, "SPRING fixed": 2.6e-7, "KFAC": 6.3e-4},
+    "poisson10d": {"Adam": 1.5e-3, "ENGD-W LS": 3.1e-5, "SPRING LS": 1.5e-5, "KFAC": 4.7e-5},
+    "poisson100d": {"Adam": 1.7e-2, "ENGD-W LS": 1.07e-2, "ENGD-W fixed": 1.47e-2, "SPRING LS": 9.5e-3,
+                    "SPRING fixed": 3.6e-3, "KFAC": 4.3e-3},
+    "heat4d": {"Adam": 7.5e-4, "ENGD-W LS": 1.03e-5, "ENGD-W fixed": 1.47e-5, "SPRING fixed": 1.08e-5, "KFAC": 2.1e-5},
+    "logfp9d": {"Adam": 0.18, "ENGD-W LS": 5.6e-3, "ENGD-W fixed": 2.0e-2, "SPRING LS": 3.7e-3,
+                "SPRING fixed": 1.5e-3, "KFAC": 2.6e-2},
+}
+
+
+@dataclass
+class Run:
+    """One training run: ``problem`` (a config name), a legend ``label``, extra Hydra ``overrides``
+    (an ``+experiment=…`` entry selects its own problem; otherwise ``problem=<problem>`` is added) and
+    ``meta``: columns copied into the gathered CSV (e.g. ``{"N": 1000}``)."""
+
+    problem: str
+    label: str
+    overrides: list[str] = field(default_factory=list)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        parts = [self.problem, self.label, *(f"{k}{v}" for k, v in self.meta.items())]
+        return re.sub(r"[^A-Za-z0-9_.=-]+", "_", "_".join(map(str, parts))).strip("_")
+
+
+@dataclass
+class Budget:
+    """A mode's default budget: ``steps`` and/or ``time_budget`` seconds per run, metrics every ``log_every``."""
+
+    steps: int
+    time_budget: float | None = None
+    log_every: int = 1
+
+
+def make_parser(doc: str, script: str, quick: Budget, full: Budget, full_runtime: str,
+                smoke: Budget = Budget(steps=2)) -> argparse.ArgumentParser:
+    """The common command line; ``full_runtime`` (the expected full-mode run time) goes into ``--help``."""
+    fmt = lambda b: f"{b.steps} steps" + (f" or {b.time_budget:g} s" if b.time_budget else "") + " per run"  # noqa: E731
+    epilog = (f"Modes: --smoke ({fmt(smoke)}, tiny sizes; for tests), --quick ({fmt(quick)}, CPU, about 2 minutes), "
+              f"default full mode ({fmt(full)}, the papers' sizes, for a GPU: pass --override trainer.device=cuda). "
+              f"Expected full-mode run time: {full_runtime}. "
+              "Budgets: --steps N and/or --time-budget S (0 = no time limit, for equal-step comparisons).")
+    parser = argparse.ArgumentParser(description=doc, epilog=epilog,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=REPO / "outputs" / "reproduce" / script,
+                        help="output directory for PNG, CSV and run directories (default: %(default)s)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="CPU-sized problems and budgets (about 2 minutes)")
+    mode.add_argument("--smoke", action="store_true", help="tiny problems, 2 steps (the tests)")
+    parser.add_argument("--steps", type=int, default=None, help="max steps per run (replaces the mode's)")
+    parser.add_argument("--time-budget", type=float, default=None,
+                        help="seconds of training time per run (0: no limit; replaces the mode's)")
+    parser.add_argument("--log-every", type=int, default=None, help="log/evaluate every this many steps")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra Hydra override for every run, e.g. trainer.device=cuda (repeatable)")
+    parser.add_argument("--reuse", action="store_true", help="skip runs whose run directory already holds summary.json")
+    parser.set_defaults(_budgets={"smoke": smoke, "quick": quick, "full": full})
+    return parser
+
+
+def mode_of(args) -> str:
+    return "smoke" if args.smoke else "quick" if args.quick else "full"
+
+
+def budget_of(args) -> Budget:
+    base = args._budgets[mode_of(args)]
+    steps = args.steps if args.steps is not None else base.steps
+    tb = base.time_budget if args.time_budget is None else (args.time_budget or None)
+    return Budget(steps=steps, time_budget=tb, log_every=args.log_every or min(base.log_every, max(1, steps)))
+
+
+def run_overrides(run: Run, args) -> list[str]:
+    """All Hydra overrides of ``run``: problem, the mode's sizes, the run's own, budget, then ``--override``."""
+    b = budget_of(args)
+    head = [] if any(o.startswith("+experiment=") for o in run.overrides) else [f"problem={run.problem}"]
+    sizes = {"smoke": SMOKE_SIZES.get(run.problem, []) + SMOKE_MODEL, "quick": QUICK_SIZES.get(run.problem, []),
+             "full": []}[mode_of(args)]
+    trainer = [f"trainer.max_steps={b.steps}", f"trainer.time_budget={'null' if b.time_budget is None else b.time_budget}",
+               f"trainer.log_every={b.log_every}", f"trainer.checkpoint_every={max(b.steps, 1)}",
+               "trainer.progress=false", "trainer.plots=false", f"seed={args.seed}"]
+    return [*head, *sizes, *run.overrides, *trainer, *args.override]
+
+
+def launch(runs: Sequence[Run], args, tag: str = "runs") -> pd.DataFrame:
+    """Train every run (one after the other) and return their metrics as one long table.
+
+    Columns: ``label``, ``problem``, the runs' ``meta`` keys, ``run`` (directory name), every
+    ``metrics.csv`` column, and ``device``/``dtype``/``num_params`` from ``summary.json``.
+    """
+    from pinnsolve import compose_config
+    from pinnsolve.cli import run as train
+
+    frames = []
+    for i, r in enumerate(runs):
+        run_dir = Path(args.out) / tag / r.name
+        overrides = run_overrides(r, args)
+        if not (args.reuse and (run_dir / "summary.json").is_file()):
+            start = time.perf_counter()
+            print(f"[{i + 1}/{len(runs)}] {r.name}: {' '.join(overrides)}", file=sys.stderr, flush=True)
+            train(compose_config(overrides), run_dir)
+            print(f"    done in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+        summary = json.loads((run_dir / "summary.json").read_text())
+        df = pd.read_csv(run_dir / "metrics.csv")
+        df.insert(0, "run", r.name)
+        for key, value in reversed([("label", r.label), ("problem", r.problem), *r.meta.items()]):
+            df.insert(0, key, value)
+        for key in ("device", "dtype", "num_params"):
+            df[key] = summary.get(key)
+        frames.append(df)
+    return pd.concat(frames, ignore_index=True)
+
+
+def finals(df: pd.DataFrame, keys: Sequence[str] = ("problem", "label")) -> pd.DataFrame:
+    """One row per run: its last row, with the last non-empty value of every column (errors are only
+    logged at evaluations) and the run's step count and training time."""
+    rows = []
+    for _, g in df.groupby("run", sort=False):
+        row = g.ffill().iloc[-1].copy()
+        rows.append(row)
+    out = pd.DataFrame(rows).reset_index(drop=True)
+    return out.rename(columns={"step": "steps", "time_s": "train_time_s"})
+
+
+def write_csv(df: pd.DataFrame, args, name: str) -> Path:
+    path = Path(args.out) / f"{name}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False)
+    print(f"wrote {path}", file=sys.stderr)
+    return path
+
+
+@dataclass
+class Panel:
+    """One axes: rows of the table matching ``where`` (column → value), ``y`` against ``x``, one line
+    per ``hue`` value; ``hlines`` = {legend text: y} drawn dashed (e.g. the papers' KFAC value)."""
+
+    x: str
+    y: str
+    title: str = ""
+    where: dict = field(default_factory=dict)
+    hlines: dict = field(default_factory=dict)
+    xscale: str = "log"
+    yscale: str = "log"
+    marker: str = ""
+
+
+LABELS = {"step": "steps", "time_s": "training time [s]", "loss": "loss ½‖r‖²", "l2_rms": "L2 error (RMS)",
+          "val_loss": "validation loss", "train_loss": "training loss", "d_eff_over_N": "d_eff / N",
+          "epoch": "epochs", "rank": "kept singular values"}
+
+
+def plot_panels(df: pd.DataFrame, panels: Sequence[Panel], args, name: str, hue: str = "label",
+                ncols: int | None = None, suptitle: str = "") -> Path:
+    """A grid of :class:`Panel` s written to ``<out>/<name>.png``; non-positive values are dropped on log axes."""
+    ncols = ncols or min(len(panels), 2 if len(panels) == 4 else 3)
+    nrows = math.ceil(len(panels) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.6 * nrows), squeeze=False)
+    colors = {h: f"C{i}" for i, h in enumerate(pd.unique(df[hue]))}
+    for ax, p in zip(axes.flat, panels):
+        sub = df
+        for key, value in p.where.items():
+            sub = sub[sub[key] == value]
+        for h, g in sub.groupby(hue, sort=False):
+            if p.x not in g or p.y not in g:
+                continue
+            g = g[[p.x, p.y]].apply(pd.to_numeric, errors="coerce").dropna()
+            if p.xscale == "log":
+                g = g[g[p.x] > 0]
+            if p.yscale == "log":
+                g = g[g[p.y] > 0]
+            if len(g):
+                ax.plot(g[p.x], g[p.y], p.marker or ("o-" if len(g) < 4 else "-"), color=colors[h], label=str(h),
+                        markersize=3, linewidth=1.2)
+        for text, value in p.hlines.items():
+            ax.axhline(value, color="k", linestyle="--", linewidth=1, label=text)
+        ax.set_xscale(p.xscale)
+        ax.set_yscale(p.yscale)
+        ax.set_xlabel(LABELS.get(p.x, p.x))
+        ax.set_ylabel(LABELS.get(p.y, p.y))
+        ax.set_title(p.title, fontsize=10)
+        ax.grid(True, which="major", alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    device = ", ".join(str(v) for v in pd.unique(df["device"].dropna())) if "device" in df else ""
+    fig.suptitle(f"{suptitle} [{mode_of(args)} mode, {device}]".strip(), fontsize=10)
+    fig.tight_layout()
+    path = Path(args.out) / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    print(f"wrote {path}", file=sys.stderr)
+    return path
+
+
+def print_table(df: pd.DataFrame, columns: Sequence[str]) -> None:
+    cols = [c for c in columns if c in df]
+    print(df[cols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
