@@ -82,6 +82,7 @@ class ResidualEngine:
         self.shapes = [p.shape for _, p in model.named_parameters()]
         self.num_params = sum(p.numel() for p in model.parameters())
         self._plans: dict[str, _Plan] = {}
+        self._chunk: int | None = None
 
     # ---- parameters ------------------------------------------------------------------------
     def params(self) -> dict[str, Tensor]:
@@ -208,12 +209,31 @@ class ResidualEngine:
                 row += rows
         return torch.cat(rs), J
 
-    def losses_at(self, batch: Batch, thetas: Tensor, chunk: int = 8) -> Tensor:
+    def losses_at(self, batch: Batch, thetas: Tensor, chunk: int | None = None) -> Tensor:
         """Losses ``L(θ_m)`` for candidate parameter vectors ``thetas: [M, P]`` in batched passes.
 
-        Used by the grid line search: all ``M`` candidates go through one ``vmap``-ed forward
-        (``chunk`` candidates at a time, to bound memory), with no host synchronisation.
+        Used by the grid line search: the candidates go through ``vmap``-ed forward passes,
+        ``chunk`` at a time (default: as many as fit in :meth:`candidate_chunk`'s memory budget),
+        with no host synchronisation.
         """
+        chunk = chunk or self.candidate_chunk(batch)
         loss_of = vmap(lambda theta: self.loss(batch, self.unflatten(theta)))
         with torch.no_grad():
             return torch.cat([loss_of(block) for block in thetas.split(chunk)])
+
+    def candidate_chunk(self, batch: Batch, budget_bytes: int | None = None) -> int:
+        """How many candidate parameter vectors one forward pass may carry.
+
+        Estimate: each candidate holds about four ``[N, C, width]`` activations; the budget is a
+        quarter of the free GPU memory (read once) or 1 GiB on the CPU.
+        """
+        if self._chunk is None:
+            reference = next(self.model.parameters())
+            if budget_bytes is None:
+                budget_bytes = torch.cuda.mem_get_info(reference.device)[0] // 4 if reference.is_cuda else 2**30
+            width = max((m.out_features for m in self.model.modules() if isinstance(m, nn.Linear)), default=1)
+            n_points = sum(points.x.shape[0] for points in batch.values())
+            channels = 2 + self.problem.dim
+            per_candidate = 4 * n_points * channels * width * reference.element_size()
+            self._chunk = int(max(1, min(64, budget_bytes // max(1, per_candidate))))
+        return self._chunk
