@@ -18,7 +18,7 @@ def final_state(run_dir):
     return torch.load(run_dir / "checkpoint.pt", weights_only=True)
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs", "spring", "sven"])
 def test_killed_then_resumed_run_equals_uninterrupted(optimizer, tmp_path, monkeypatch):
     cfg = compose_config([*BASE, f"optimizer={optimizer}", "trainer.max_steps=20"])
     run(cfg, tmp_path / "straight")
