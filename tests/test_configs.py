@@ -9,21 +9,9 @@ from omegaconf import OmegaConf
 
 from pinnsolve import ConfigError, compose_config
 from pinnsolve.cli import CONFIG_DIR, run
+from sizes import SMALL
 
 GROUPS = {group: sorted(p.stem for p in (Path(CONFIG_DIR) / group).glob("*.yaml")) for group in ("problem", "optimizer", "model", "trainer")}
-SMALL = {  # shrink each problem so a 2-step run takes a moment
-    "poisson2d": ["problem.n_interior=30", "problem.n_boundary=10"],
-    "poisson5d": ["problem.n_interior=30", "problem.n_boundary=10", "model.hidden=[8,8]"],
-    "poisson10d": ["problem.n_interior=30", "problem.n_boundary=10", "model.hidden=[8,8]"],
-    "poisson100d": ["problem.n_interior=20", "problem.n_boundary=10", "model.hidden=[8,8]"],
-    "heat1d": ["problem.n_interior=30", "problem.n_initial=5", "problem.n_boundary=5"],
-    "heat4d": ["problem.n_interior=30", "problem.n_initial=5", "problem.n_boundary=5", "model.hidden=[8,8]"],
-    "logfp9d": ["problem.n_interior=30", "problem.n_initial=10", "model.hidden=[8,8]"],
-    "reg1d": ["problem.n_train=200", "problem.n_val=100"],
-    "poly6": ["problem.n_train=200", "problem.n_val=100"],
-    "mnist": ["problem.val_fraction=0.9", "model.hidden=[2]"],
-    "from_file": [f"problem.path={Path(__file__).parents[1] / 'examples' / 'advection_diffusion.py'}", "+problem.n_interior=30", "+problem.n_initial=5", "+problem.n_boundary=5"],
-}
 QUIET = ["trainer.progress=false", "trainer.plots=false", "trainer.log_every=1", "trainer.eval_every=1"]
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sizes import SMALL
 import torch
 
 from pinnsolve import MLP, BatchSampler, ConfigError, ResidualEngine
@@ -210,15 +211,6 @@ def test_mnist_without_data_says_how_to_provide_it(monkeypatch, tmp_path):
 # ---- experiment configs (the papers' best hyper-parameters, SPEC §5) ------------------------------
 
 EXPERIMENTS = sorted(p.stem for p in (Path(__file__).parents[1] / "configs" / "experiment").glob("*.yaml"))
-SHRINK = {  # a 2-step run of each experiment in a moment
-    "poisson5d": ["problem.n_interior=30", "problem.n_boundary=10", "model.hidden=[8,8]"],
-    "poisson10d": ["problem.n_interior=30", "problem.n_boundary=10", "model.hidden=[8,8]"],
-    "poisson100d": ["problem.n_interior=20", "problem.n_boundary=10", "model.hidden=[8,8]"],
-    "heat4d": ["problem.n_interior=30", "problem.n_initial=5", "problem.n_boundary=5", "model.hidden=[8,8]"],
-    "logfp9d": ["problem.n_interior=30", "problem.n_initial=10", "model.hidden=[8,8]"],
-    "reg1d": ["problem.n_train=200", "problem.n_val=100"],
-    "mnist": ["problem.val_fraction=0.9", "model.hidden=[2]"],
-}
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
@@ -233,7 +225,7 @@ def test_experiment_configs_compose_and_run(name, tmp_path):
     if problem == "mnist":
         pytest.importorskip(importlib.import_module("problems.mnist").OPTIONAL_DEPENDENCY)
     quiet = ["trainer.max_steps=2", "trainer.progress=false", "trainer.plots=false", "trainer.log_every=1", "trainer.checkpoint_every=1"]
-    cfg = compose_config([f"+experiment={name}", *SHRINK[problem], *quiet])
+    cfg = compose_config([f"+experiment={name}", *SMALL[problem], *quiet])
     assert cfg.problem._target_ == f"problems.{problem}.make_problem"
     optimizer = OmegaConf.to_container(cfg.optimizer)
     accepted = inspect.signature(get_method(optimizer["_target_"])).parameters
