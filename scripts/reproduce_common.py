@@ -95,15 +95,16 @@ class Run:
 class Budget:
     """A mode's default budget: ``steps`` and/or ``time_budget`` seconds per run, metrics every ``log_every``."""
 
-    steps: int
+    steps: int | None = None          # None: the run's own trainer.max_steps (e.g. set from epochs)
     time_budget: float | None = None
-    log_every: int = 1
+    log_every: int | None = 1         # None: the run's own trainer.log_every
 
 
 def make_parser(doc: str, script: str, quick: Budget, full: Budget, full_runtime: str,
                 smoke: Budget = Budget(steps=2)) -> argparse.ArgumentParser:
     """The common command line; ``full_runtime`` (the expected full-mode run time) goes into ``--help``."""
-    fmt = lambda b: f"{b.steps} steps" + (f" or {b.time_budget:g} s" if b.time_budget else "") + " per run"  # noqa: E731
+    fmt = lambda b: (f"{b.steps} steps" if b.steps else "the runs' own steps") + (  # noqa: E731
+        f" or {b.time_budget:g} s" if b.time_budget else "") + " per run"
     epilog = (f"Modes: --smoke ({fmt(smoke)}, tiny sizes; for tests), --quick ({fmt(quick)}, CPU, about 2 minutes), "
               f"default full mode ({fmt(full)}, the papers' sizes, for a GPU: pass --override trainer.device=cuda). "
               f"Expected full-mode run time: {full_runtime}. "
@@ -123,6 +124,9 @@ def make_parser(doc: str, script: str, quick: Budget, full: Budget, full_runtime
     parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                         help="extra Hydra override for every run, e.g. trainer.device=cuda (repeatable)")
     parser.add_argument("--reuse", action="store_true", help="skip runs whose run directory already holds summary.json")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's; --smoke: 1, since tiny LAPACK calls such as a "
+                             "64x64 eigh can stall for seconds on OpenMP barriers when other processes share the cores)")
     parser.set_defaults(_budgets={"smoke": smoke, "quick": quick, "full": full})
     return parser
 
@@ -135,7 +139,8 @@ def budget_of(args) -> Budget:
     base = args._budgets[mode_of(args)]
     steps = args.steps if args.steps is not None else base.steps
     tb = base.time_budget if args.time_budget is None else (args.time_budget or None)
-    return Budget(steps=steps, time_budget=tb, log_every=args.log_every or min(base.log_every, max(1, steps)))
+    log_every = args.log_every or (base.log_every and min(base.log_every, max(1, steps or base.log_every)))
+    return Budget(steps=steps, time_budget=tb, log_every=log_every)
 
 
 def run_overrides(run: Run, args) -> list[str]:
@@ -144,29 +149,50 @@ def run_overrides(run: Run, args) -> list[str]:
     head = [] if any(o.startswith("+experiment=") for o in run.overrides) else [f"problem={run.problem}"]
     sizes = {"smoke": SMOKE_SIZES.get(run.problem, []) + SMOKE_MODEL, "quick": QUICK_SIZES.get(run.problem, []),
              "full": []}[mode_of(args)]
-    trainer = [f"trainer.max_steps={b.steps}", f"trainer.time_budget={'null' if b.time_budget is None else b.time_budget}",
-               f"trainer.log_every={b.log_every}", f"trainer.checkpoint_every={max(b.steps, 1)}",
-               "trainer.progress=false", "trainer.plots=false", f"seed={args.seed}"]
+    trainer = [f"trainer.time_budget={'null' if b.time_budget is None else b.time_budget}",
+               "trainer.checkpoint_every=1000000", "trainer.progress=false", "trainer.plots=false", f"seed={args.seed}"]
+    trainer += [f"trainer.max_steps={b.steps}"] if b.steps else []
+    trainer += [f"trainer.log_every={b.log_every}"] if b.log_every else []
     return [*head, *sizes, *run.overrides, *trainer, *args.override]
 
 
-def launch(runs: Sequence[Run], args, tag: str = "runs") -> pd.DataFrame:
+def launch(runs: Sequence[Run], args, tag: str = "runs", extra=None) -> pd.DataFrame:
     """Train every run (one after the other) and return their metrics as one long table.
 
     Columns: ``label``, ``problem``, the runs' ``meta`` keys, ``run`` (directory name), every
-    ``metrics.csv`` column, and ``device``/``dtype``/``num_params`` from ``summary.json``.
+    ``metrics.csv`` column, ``device``/``dtype``/``num_params`` from ``summary.json``, and the
+    columns ``extra(cfg)`` returns for the run's composed config (a dict). The resolved config is
+    saved as ``config.yaml`` in the run directory.
     """
+    from omegaconf import OmegaConf
+
     from pinnsolve import compose_config
     from pinnsolve.cli import run as train
 
+    import torch
+
+    threads_before = torch.get_num_threads()
+    threads = args.threads or (1 if args.smoke else None)
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return _launch(runs, args, tag, extra, compose_config, train, OmegaConf)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _launch(runs, args, tag, extra, compose_config, train, OmegaConf) -> pd.DataFrame:
     frames = []
     for i, r in enumerate(runs):
         run_dir = Path(args.out) / tag / r.name
         overrides = run_overrides(r, args)
+        cfg = compose_config(overrides)
         if not (args.reuse and (run_dir / "summary.json").is_file()):
             start = time.perf_counter()
             print(f"[{i + 1}/{len(runs)}] {r.name}: {' '.join(overrides)}", file=sys.stderr, flush=True)
-            train(compose_config(overrides), run_dir)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            OmegaConf.save(cfg, run_dir / "config.yaml")
+            train(cfg, run_dir)
             print(f"    done in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
         summary = json.loads((run_dir / "summary.json").read_text())
         df = pd.read_csv(run_dir / "metrics.csv")
@@ -175,6 +201,8 @@ def launch(runs: Sequence[Run], args, tag: str = "runs") -> pd.DataFrame:
             df.insert(0, key, value)
         for key in ("device", "dtype", "num_params"):
             df[key] = summary.get(key)
+        for key, value in (extra(cfg) if extra else {}).items():
+            df[key] = value
         frames.append(df)
     return pd.concat(frames, ignore_index=True)
 

@@ -17,6 +17,11 @@ EXPECTED = {
         {"fig2_poisson5d_metrics": ["step", "time_s", "loss", "l2_rms"], "fig2_poisson5d_final": ["steps", "l2_rms"]},
         ["fig2_poisson5d"],
     ),
+    "sven_paper": (
+        {"sven_paper_metrics": ["step", "loss", "val_loss"], "sven_paper_final": ["val_loss", "epoch"],
+         "sven_paper_scans": ["value", "rank", "val_loss", "train_time_s"]},
+        ["sven_paper_curves", "sven_paper_scans"],
+    ),
 }
 
 
