@@ -13,7 +13,7 @@ Modes (one of them per invocation):
 
 ``--steps`` and ``--time-budget`` replace the mode's budget (``--time-budget 0`` removes the time
 limit: equal-step comparisons); ``--override KEY=VALUE`` (repeatable) is appended to every run's
-Hydra overrides; ``--reuse`` skips runs whose run directory already has a ``summary.json``.
+Hydra overrides; ``--reuse`` skips runs whose run directory already has a ``summary.json`` of the same config.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import argparse
 import json
 import math
 import re
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -55,8 +56,8 @@ SMOKE_MODEL = ["model.hidden=[8]"]
 QUICK_SIZES = {
     "poisson5d": ["problem.n_interior=1000", "problem.n_boundary=200"],
     "poisson10d": ["problem.n_interior=500", "problem.n_boundary=100"],
-    "heat4d": ["problem.n_interior=500", "problem.n_initial=50", "problem.n_boundary=50"],
-    "logfp9d": ["problem.n_interior=500", "problem.n_initial=150"],
+    "heat4d": ["problem.n_interior=250", "problem.n_initial=25", "problem.n_boundary=25"],
+    "logfp9d": ["problem.n_interior=250", "problem.n_initial=50"],
     "reg1d": [], "poly6": [], "mnist": [], "poisson2d": [], "poisson100d": [],
 }
 
@@ -101,7 +102,7 @@ class Budget:
 
 
 def make_parser(doc: str, script: str, quick: Budget, full: Budget, full_runtime: str,
-                smoke: Budget = Budget(steps=2)) -> argparse.ArgumentParser:
+                smoke: Budget = Budget(steps=2), threads: int | None = None) -> argparse.ArgumentParser:
     """The common command line; ``full_runtime`` (the expected full-mode run time) goes into ``--help``."""
     fmt = lambda b: (f"{b.steps} steps" if b.steps else "the runs' own steps") + (  # noqa: E731
         f" or {b.time_budget:g} s" if b.time_budget else "") + " per run"
@@ -123,10 +124,12 @@ def make_parser(doc: str, script: str, quick: Budget, full: Budget, full_runtime
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--override", action="append", default=[], metavar="KEY=VALUE",
                         help="extra Hydra override for every run, e.g. trainer.device=cuda (repeatable)")
-    parser.add_argument("--reuse", action="store_true", help="skip runs whose run directory already holds summary.json")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's; --smoke: 1, since tiny LAPACK calls such as a "
-                             "64x64 eigh can stall for seconds on OpenMP barriers when other processes share the cores)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="skip runs whose run directory holds a summary.json of the same resolved config")
+    parser.add_argument("--threads", type=int, default=threads,
+                        help="torch CPU threads (default: %(default)s = torch's; --smoke: 1, since tiny LAPACK calls "
+                             "such as a 64x64 eigh can stall for seconds on OpenMP barriers when other processes share "
+                             "the cores)")
     parser.set_defaults(_budgets={"smoke": smoke, "quick": quick, "full": full})
     return parser
 
@@ -164,11 +167,6 @@ def launch(runs: Sequence[Run], args, tag: str = "runs", extra=None) -> pd.DataF
     columns ``extra(cfg)`` returns for the run's composed config (a dict). The resolved config is
     saved as ``config.yaml`` in the run directory.
     """
-    from omegaconf import OmegaConf
-
-    from pinnsolve import compose_config
-    from pinnsolve.cli import run as train
-
     import torch
 
     threads_before = torch.get_num_threads()
@@ -176,24 +174,34 @@ def launch(runs: Sequence[Run], args, tag: str = "runs", extra=None) -> pd.DataF
     if threads:
         torch.set_num_threads(threads)
     try:
-        return _launch(runs, args, tag, extra, compose_config, train, OmegaConf)
+        return _launch(runs, args, tag, extra)
     finally:
         torch.set_num_threads(threads_before)
 
 
-def _launch(runs, args, tag, extra, compose_config, train, OmegaConf) -> pd.DataFrame:
+def _launch(runs, args, tag, extra) -> pd.DataFrame:
+    from omegaconf import OmegaConf
+
+    from pinnsolve import compose_config
+    from pinnsolve.cli import run as train
+
     frames = []
     for i, r in enumerate(runs):
         run_dir = Path(args.out) / tag / r.name
         overrides = run_overrides(r, args)
         cfg = compose_config(overrides)
-        if not (args.reuse and (run_dir / "summary.json").is_file()):
+        saved = run_dir / "config.yaml"
+        same = saved.is_file() and saved.read_text() == OmegaConf.to_yaml(cfg)
+        if not (args.reuse and same and (run_dir / "summary.json").is_file()):
             start = time.perf_counter()
             print(f"[{i + 1}/{len(runs)}] {r.name}: {' '.join(overrides)}", file=sys.stderr, flush=True)
-            run_dir.mkdir(parents=True, exist_ok=True)
+            shutil.rmtree(run_dir, ignore_errors=True)  # a fresh run, never appended to an old metrics.csv
+            run_dir.mkdir(parents=True)
             OmegaConf.save(cfg, run_dir / "config.yaml")
-            train(cfg, run_dir)
-            print(f"    done in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+            status = train(cfg, run_dir)["status"]
+            print(f"    {status} in {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+            if status == "interrupted":  # Ctrl-C / SIGTERM: the trainer stopped the run; stop the script too
+                raise KeyboardInterrupt(f"interrupted during {r.name} (run directory kept: {run_dir})")
         summary = json.loads((run_dir / "summary.json").read_text())
         df = pd.read_csv(run_dir / "metrics.csv")
         df.insert(0, "run", r.name)
@@ -207,13 +215,11 @@ def _launch(runs, args, tag, extra, compose_config, train, OmegaConf) -> pd.Data
     return pd.concat(frames, ignore_index=True)
 
 
-def finals(df: pd.DataFrame, keys: Sequence[str] = ("problem", "label")) -> pd.DataFrame:
-    """One row per run: its last row, with the last non-empty value of every column (errors are only
-    logged at evaluations) and the run's step count and training time."""
-    rows = []
-    for _, g in df.groupby("run", sort=False):
-        row = g.ffill().iloc[-1].copy()
-        rows.append(row)
+def finals(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per run: the last non-empty value of every column (errors are only logged at
+    evaluations); ``step``/``time_s`` become ``steps``/``train_time_s``. ``loss`` is the last logged
+    batch loss (before the last update), the error columns are evaluated after the last step."""
+    rows = [g.ffill().iloc[-1] for _, g in df.groupby("run", sort=False)]
     out = pd.DataFrame(rows).reset_index(drop=True)
     return out.rename(columns={"step": "steps", "time_s": "train_time_s"})
 
@@ -243,7 +249,9 @@ class Panel:
 
 LABELS = {"step": "steps", "time_s": "training time [s]", "loss": "loss ½‖r‖²", "l2_rms": "L2 error (RMS)",
           "val_loss": "validation loss", "train_loss": "training loss", "d_eff_over_N": "d_eff / N",
-          "epoch": "epochs", "rank": "kept singular values"}
+          "epoch": "epochs", "rank": "kept singular values", "sketch_fraction": "sketch size ℓ / N",
+          "peak_memory_MB": "MB", "speedup_vs_standard": "speed-up", "value": "scanned value",
+          "train_time_s": "training time [s]"}
 
 
 def plot_panels(df: pd.DataFrame, panels: Sequence[Panel], args, name: str, hue: str = "label",
