@@ -22,6 +22,16 @@ EXPECTED = {
          "sven_paper_scans": ["value", "rank", "val_loss", "train_time_s"]},
         ["sven_paper_curves", "sven_paper_scans"],
     ),
+    "fig3_time_to_accuracy": (
+        {"fig3_metrics": ["step", "time_s", "l2_rms"], "fig3_final": ["l2_rms", "paper_l2_rms", "paper_kfac_l2_rms"]},
+        ["fig3_time_to_accuracy"],
+    ),
+    "fig4_nystrom": ({"fig4_metrics": ["step", "time_s", "l2_rms", "N"], "fig4_final": ["l2_rms"]}, ["fig4_nystrom"]),
+    "table1_nystrom": ({"table1_nystrom": ["sketch_fraction", "time_s", "peak_memory_MB", "speedup_vs_standard"]},
+                       ["table1_nystrom"]),
+    "fig6_effective_dimension": ({"fig6_metrics": ["step", "d_eff_over_N"], "fig6_final": ["d_eff_over_N_min"]},
+                                 ["fig6_effective_dimension"]),
+    "sven_pinns": ({"sven_pinns_metrics": ["step", "l2_rms", "rank"], "sven_pinns_final": ["l2_rms"]}, ["sven_pinns"]),
 }
 
 
@@ -49,21 +59,34 @@ def _check_csv(path: Path, columns):
     return df
 
 
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """Runs a script once in --smoke mode (cached for the module); returns (output dir, main's return value)."""
+    cache = {}
+
+    def run(script):
+        if script not in cache:
+            out = tmp_path_factory.mktemp(script)
+            cache[script] = out, importlib.import_module(script).main(["--smoke", "--out", str(out)])
+        return cache[script]
+
+    return run
+
+
 @pytest.mark.parametrize("script", sorted(EXPECTED))
-def test_script_smoke(script, tmp_path):
+def test_script_smoke(script, smoke):
     csvs, pngs = EXPECTED[script]
-    module = importlib.import_module(script)
-    module.main(["--smoke", "--out", str(tmp_path)])
+    out, _ = smoke(script)
     for name, columns in csvs.items():
-        _check_csv(tmp_path / f"{name}.csv", columns)
+        _check_csv(out / f"{name}.csv", columns)
     for name in pngs:
-        _check_png(tmp_path / f"{name}.png")
+        _check_png(out / f"{name}.png")
 
 
-def test_fig2_smoke_content(tmp_path):
-    """Every optimizer of the figure ran its 2 steps, on CPU in float64, and the loss is positive."""
+def test_fig2_equal_steps(tmp_path):
+    """--steps 1 --time-budget 0: every optimizer of the figure ran exactly 1 step, on CPU in float64."""
     module = importlib.import_module("fig2_poisson5d_optimizers")
-    df = module.main(["--smoke", "--out", str(tmp_path), "--steps", "1"])
+    df = module.main(["--smoke", "--out", str(tmp_path), "--steps", "1", "--time-budget", "0"])
     assert set(df["label"]) == {r.label for r in module.RUNS}
     assert (df.groupby("label")["step"].max() == 1).all()
     assert (df["loss"] > 0).all() and set(df["dtype"]) == {"float64"}
@@ -77,3 +100,22 @@ def test_override_passes_through(tmp_path):
     overrides = module.run_overrides(module.Run("poisson2d", "a", ["optimizer=sgd"]), args)
     assert overrides[-1] == "optimizer.lr=0.5" and "trainer.max_steps=3" in overrides
     assert "trainer.time_budget=null" in overrides and "model.hidden=[8]" in overrides
+
+
+def test_effective_dimension_is_a_fraction(smoke):
+    out, _ = smoke("fig6_effective_dimension")
+    d_eff = pd.read_csv(out / "fig6_metrics.csv")["d_eff_over_N"].dropna()
+    assert len(d_eff) and ((d_eff > 0) & (d_eff <= 1)).all()
+
+
+def test_table1_has_both_variants_per_sketch(smoke):
+    _, df = smoke("table1_nystrom")
+    assert set(df["variant"]) == {"standard", "GPU-efficient"}
+    assert (df.groupby("sketch_fraction")["variant"].nunique() == 2).all() and (df["time_s"] > 0).all()
+
+
+def test_sven_scans_cover_every_value(smoke):
+    _, (final, scans) = smoke("sven_paper")
+    assert set(final["label"]) == {"Sven", "SGD", "PolyakSGD", "RMSprop", "Adam", "L-BFGS"}
+    assert set(final["problem"]) == {"reg1d", "poly6", "mnist"}
+    assert set(scans["scan"]) == {"rtol", "microbatch_size", "param_fraction"}
