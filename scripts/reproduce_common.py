@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -245,13 +246,14 @@ class Panel:
     xscale: str = "log"
     yscale: str = "log"
     marker: str = ""
+    xlabel: str = ""
 
 
 LABELS = {"step": "steps", "time_s": "training time [s]", "loss": "loss ½‖r‖²", "l2_rms": "L2 error (RMS)",
           "val_loss": "validation loss", "train_loss": "training loss", "d_eff_over_N": "d_eff / N",
           "epoch": "epochs", "rank": "kept singular values", "sketch_fraction": "sketch size ℓ / N",
           "peak_memory_MB": "MB", "speedup_vs_standard": "speed-up", "value": "scanned value",
-          "train_time_s": "training time [s]"}
+          "train_time_s": "training time [s]", "solve_time_s": "seconds per call"}
 
 
 def plot_panels(df: pd.DataFrame, panels: Sequence[Panel], args, name: str, hue: str = "label",
@@ -280,7 +282,10 @@ def plot_panels(df: pd.DataFrame, panels: Sequence[Panel], args, name: str, hue:
             ax.axhline(value, color="k", linestyle="--", linewidth=1, label=text)
         ax.set_xscale(p.xscale)
         ax.set_yscale(p.yscale)
-        ax.set_xlabel(LABELS.get(p.x, p.x))
+        for axis, scale, (lo, hi) in ((ax.xaxis, p.xscale, ax.get_xlim()), (ax.yaxis, p.yscale, ax.get_ylim())):
+            if scale == "log" and lo > 0 and hi / lo > 10:  # a decade or more: major labels only (no clutter)
+                axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel(p.xlabel or LABELS.get(p.x, p.x))
         ax.set_ylabel(LABELS.get(p.y, p.y))
         ax.set_title(p.title, fontsize=10)
         ax.grid(True, which="major", alpha=0.3)

@@ -102,7 +102,7 @@ def main(argv=None):
                          for p in PROBLEMS for x in ("epoch", "time_s")],
                 args, "sven_paper_curves", ncols=2, suptitle="Sven paper: validation loss")
     plot_panels(scan_final, [Panel("value", y, f"{s} scan", {"scan": s}, marker="o-",
-                                   yscale="linear" if y == "rank" else "log")
+                                   yscale="linear" if y == "rank" else "log", xlabel=s)
                              for s, ys in [("rtol", ("rank", "val_loss")), ("microbatch_size", ("val_loss", "train_time_s")),
                                            ("param_fraction", ("val_loss", "train_time_s"))] for y in ys],
                 args, "sven_paper_scans", ncols=2, suptitle="Sven: rtol, microbatch and param_fraction scans")

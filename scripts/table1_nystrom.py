@@ -6,9 +6,9 @@ the same Hydra config as training: --override passes through, e.g. trainer.devic
 ``pinnsolve.optim.sketch.nystrom_standard`` and ``nystrom_gpu_efficient`` are timed directly (sketch and
 solve, median of --repeats calls after a warm-up; CUDA synchronised). Peak memory is the memory the
 call adds on top of J: on CUDA ``torch.cuda.max_memory_allocated`` after ``reset_peak_memory_stats``;
-on CPU the peak resident set size sampled every 0.2 ms by a background thread from /proc/self/statm
-(large tensors are mmap-ed and returned on free, so RSS follows them; a very short-lived peak can be
-missed, so treat CPU numbers as a lower bound).
+on CPU the peak resident set size sampled every 0.2 ms by a background thread from /proc/self/statm,
+with glibc told (mallopt) to mmap every allocation ≥ 128 KiB and unmap it on free, so RSS follows the
+live tensors (a very short-lived peak can be missed: treat CPU numbers as a lower bound).
 
     python scripts/table1_nystrom.py --quick          # N = 1000, CPU, ~1 min
     python scripts/table1_nystrom.py --override trainer.device=cuda
@@ -17,6 +17,7 @@ Writes table1_nystrom.csv and table1_nystrom.png (time and memory against sketch
 standard / GPU-efficient time ratio) into --out.
 """
 
+import ctypes
 import os
 import statistics
 import tempfile
@@ -35,11 +36,24 @@ REPEATS = {"smoke": 1, "quick": 3, "full": 10}
 VARIANTS = {"standard": nystrom_standard, "GPU-efficient": nystrom_gpu_efficient}
 
 
+def _mmap_large_allocations():
+    """Make glibc serve every allocation ≥ 128 KiB by mmap and unmap it on free (fixed threshold, no
+    dynamic raise), so the resident set size follows the live tensors instead of staying at glibc's
+    cached high-water mark. A no-op where glibc is absent."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 class PeakRSS:
     """Peak resident set size (bytes) above the level at entry, sampled by a thread (CPU)."""
 
     def __init__(self, interval=2e-4):
         self.interval, self.page = interval, os.sysconf("SC_PAGE_SIZE")
+        _mmap_large_allocations()
 
     def _rss(self):
         with open("/proc/self/statm") as f:
@@ -119,19 +133,19 @@ def main(argv=None):
             for name, fn in VARIANTS.items():
                 seconds, peak = measure(fn, J, r, fraction, repeats, cuda)
                 rows.append({"variant": name, "sketch_fraction": fraction, "sketch_size": round(fraction * J.shape[0]),
-                             "N": J.shape[0], "P": J.shape[1], "time_s": seconds, "peak_memory_MB": peak / 2**20,
+                             "N": J.shape[0], "P": J.shape[1], "solve_time_s": seconds, "peak_memory_MB": peak / 2**20,
                              "memory_method": "cuda.max_memory_allocated" if cuda else "peak RSS (sampled)",
                              "device": str(J.device), "dtype": str(J.dtype).replace("torch.", ""), "repeats": repeats})
                 print(f"{name:14s} sketch {fraction:.0%}: {seconds:.4f} s, {peak / 2**20:.1f} MB", flush=True)
     finally:
         torch.set_num_threads(threads)
     df = pd.DataFrame(rows)
-    ratio = df.pivot(index="sketch_fraction", columns="variant", values="time_s")
+    ratio = df.pivot(index="sketch_fraction", columns="variant", values="solve_time_s")
     df["speedup_vs_standard"] = df["sketch_fraction"].map(ratio["standard"] / ratio["GPU-efficient"])
     write_csv(df, args, "table1_nystrom")
-    print(df[["sketch_fraction", "variant", "time_s", "peak_memory_MB", "speedup_vs_standard"]].to_string(index=False))
+    print(df[["sketch_fraction", "variant", "solve_time_s", "peak_memory_MB", "speedup_vs_standard"]].to_string(index=False))
     df["label"] = df["variant"]
-    plot_panels(df, [Panel("sketch_fraction", "time_s", "time per sketch + solve [s]", marker="o-", xscale="linear"),
+    plot_panels(df, [Panel("sketch_fraction", "solve_time_s", "time per sketch + solve", marker="o-", xscale="linear"),
                      Panel("sketch_fraction", "peak_memory_MB", "peak memory above J [MB]", marker="o-", xscale="linear"),
                      Panel("sketch_fraction", "speedup_vs_standard", "standard / GPU-efficient time",
                            {"variant": "GPU-efficient"}, marker="o-", xscale="linear", yscale="linear")],
