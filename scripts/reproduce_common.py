@@ -253,7 +253,8 @@ LABELS = {"step": "steps", "time_s": "training time [s]", "loss": "loss ½‖r�
           "val_loss": "validation loss", "train_loss": "training loss", "d_eff_over_N": "d_eff / N",
           "epoch": "epochs", "rank": "kept singular values", "sketch_fraction": "sketch size ℓ / N",
           "peak_memory_MB": "MB", "speedup_vs_standard": "speed-up", "value": "scanned value",
-          "train_time_s": "training time [s]", "solve_time_s": "seconds per call"}
+          "train_time_s": "training time [s]", "solve_time_s": "seconds per call",
+          "damping": "damping λ"}
 
 
 def plot_panels(df: pd.DataFrame, panels: Sequence[Panel], args, name: str, hue: str = "label",

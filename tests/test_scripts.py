@@ -31,6 +31,8 @@ EXPECTED = {
                        ["table1_nystrom"]),
     "fig6_effective_dimension": ({"fig6_metrics": ["step", "d_eff_over_N"], "fig6_final": ["d_eff_over_N_min"]},
                                  ["fig6_effective_dimension"]),
+    "adaptive_damping": ({"adaptive_damping_metrics": ["step", "l2_rms", "damping"],
+                          "adaptive_damping_final": ["l2_rms", "damping"]}, ["adaptive_damping"]),
     "sven_pinns": ({"sven_pinns_metrics": ["step", "l2_rms", "rank"], "sven_pinns_final": ["l2_rms"]}, ["sven_pinns"]),
 }
 
@@ -106,6 +108,18 @@ def test_effective_dimension_is_a_fraction(smoke):
     out, _ = smoke("fig6_effective_dimension")
     d_eff = pd.read_csv(out / "fig6_metrics.csv")["d_eff_over_N"].dropna()
     assert len(d_eff) and ((d_eff > 0) & (d_eff <= 1)).all()
+
+
+def test_adaptive_damping_runs_use_their_damping(smoke):
+    """Fixed runs keep the configured λ; the adaptive runs start at theirs and move by factors of 3."""
+    out, _ = smoke("adaptive_damping")
+    df = pd.read_csv(out / "adaptive_damping_metrics.csv").dropna(subset=["damping"])
+    damping = df.groupby(["problem", "label"])["damping"]
+    assert damping.first()["poisson5d", "fixed λ = 3.17e-12 (tuned)"] == 3.17e-12
+    assert damping.first()["poisson2d", "adaptive from 1e-4"] == 1e-4
+    assert (damping.nunique()[[label.startswith("fixed") for _, label in damping.nunique().index]] == 1).all()
+    exponents = (df["damping"] / damping.transform("first")).apply(lambda v: math.log(v, 3))
+    assert len(exponents) == 16 and ((exponents - exponents.round()).abs() < 1e-9).all()
 
 
 def test_table1_has_both_variants_per_sketch(smoke):

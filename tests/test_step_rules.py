@@ -1,0 +1,79 @@
+"""The shared step rules: batched grid line search, SPRING's norm cap, Levenberg–Marquardt damping."""
+
+import torch
+
+from pinnsolve.optim.step_rules import (
+    DAMPING_FACTOR,
+    DAMPING_MAX,
+    DAMPING_MIN,
+    grid_line_search,
+    levenberg_marquardt_damping,
+    norm_capped_step_size,
+    step_grid,
+)
+
+T = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+
+
+class Quadratic:
+    """L(θ) = ½‖θ − θ⋆‖²; counts calls so the test can check that all candidates go in one batch."""
+
+    def __init__(self, target):
+        self.target, self.calls = target, 0
+
+    def losses_at(self, thetas):
+        self.calls += 1
+        return 0.5 * ((thetas - self.target) ** 2).sum(-1)
+
+
+def test_line_search_picks_best_power_of_two_in_one_call():
+    theta, target = T([1.0, 2.0]), T([0.0, 0.0])
+    closure = Quadratic(target)
+    phi = 4 * (theta - target)  # exact minimiser at η = 1/4
+    eta, new_loss = grid_line_search(closure, theta, phi, closure.losses_at(theta[None])[0])
+    assert closure.calls == 2 and eta.item() == 0.25 and new_loss.item() == 0.0
+    assert step_grid(torch.float64, theta.device).tolist() == [2.0 ** -k for k in range(31)]
+
+
+def test_line_search_takes_no_step_when_nothing_is_lower():
+    theta = T([0.0, 0.0])
+    closure = Quadratic(theta.clone())
+    eta, new_loss = grid_line_search(closure, theta, T([1.0, -1.0]), T(0.0))
+    assert eta.item() == 0.0 and new_loss.item() == 0.0
+
+
+def test_line_search_ignores_nan_candidates():
+    class NaNAtLargeSteps(Quadratic):
+        def losses_at(self, thetas):
+            out = super().losses_at(thetas)
+            return torch.where(thetas[:, 0].abs() > 0.9, torch.full_like(out, float("nan")), out)
+
+    theta = T([1.0])
+    closure = NaNAtLargeSteps(T([0.0]))
+    eta, new_loss = grid_line_search(closure, theta, T([-8.0]), T(0.5))  # every η pushes θ away
+    assert eta.item() == 0.0 and new_loss.item() == 0.5
+    eta, _ = grid_line_search(closure, theta, T([1.0]), T(0.5))
+    assert eta.item() == 1.0  # θ = 0: the NaN region (|θ| > 0.9) excludes none of the useful steps
+
+
+def test_norm_cap():
+    phi = T([3.0, 4.0])  # ‖φ‖ = 5
+    assert norm_capped_step_size(1.0, phi, norm_constraint=1.0).item() == 0.2
+    assert norm_capped_step_size(0.1, phi, norm_constraint=1.0).item() == 0.1
+    assert norm_capped_step_size(0.5, torch.zeros(2, dtype=torch.float64), norm_constraint=1e-3).item() == 0.5
+
+
+def test_levenberg_marquardt_gain_ratio_rule():
+    lam = T(1e-6)
+    # loss 1 → model predicts 0.5; the actual loss decides ρ = (1 − new) / 0.5
+    assert levenberg_marquardt_damping(lam, T(1.0), T(0.55), T(0.5)).item() == 1e-6 / DAMPING_FACTOR  # ρ = 0.9
+    assert levenberg_marquardt_damping(lam, T(1.0), T(0.75), T(0.5)).item() == 1e-6  # ρ = 0.5
+    assert levenberg_marquardt_damping(lam, T(1.0), T(0.95), T(0.5)).item() == 1e-6 * DAMPING_FACTOR  # ρ = 0.1
+    assert levenberg_marquardt_damping(lam, T(1.0), T(1.0), T(0.5)).item() == 1e-6 * DAMPING_FACTOR  # no step
+    assert levenberg_marquardt_damping(lam, T(1.0), T(float("nan")), T(0.5)).item() == 1e-6 * DAMPING_FACTOR
+    assert levenberg_marquardt_damping(lam, T(1.0), T(1.0), T(1.0)).item() == 1e-6 * DAMPING_FACTOR  # no predicted gain
+
+
+def test_levenberg_marquardt_clamps():
+    assert levenberg_marquardt_damping(T(DAMPING_MIN), T(1.0), T(0.0), T(0.5)).item() == DAMPING_MIN
+    assert levenberg_marquardt_damping(T(DAMPING_MAX), T(1.0), T(1.0), T(0.5)).item() == DAMPING_MAX
