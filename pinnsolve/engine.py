@@ -15,6 +15,7 @@ residuals read value, gradient and Laplacians, and ``vmap(jacrev(·))`` of the p
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -188,24 +189,36 @@ class ResidualEngine:
         """``L = ½‖r‖²``, a scalar differentiable in ``θ``."""
         return 0.5 * self.residuals(batch, params).square().sum()
 
-    def residuals_and_jacobian(self, batch: Batch) -> tuple[Tensor, Tensor]:
+    def residuals_and_jacobian(self, batch: Batch, columns: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``r: [N]`` and ``J = ∂r/∂θ: [N, P]`` at the model's current parameters (no graph).
 
         ``J`` is allocated once and every chunk of every condition writes its rows in place.
+        ``columns: [P_s]`` (Sven's ``param_fraction``) returns ``J[:, columns]: [N, P_s]`` only: each
+        chunk is built whole in a scratch buffer of ``chunk × P`` and sliced, and without a
+        ``chunk_size`` the chunks are sized so that the scratch holds about ``N_c·P_s`` numbers; the
+        peak is then about ``2·N·P_s`` instead of ``N·P``.
         """
         for c in self.problem.conditions:
             self.plan(c, *batch[c.name])
         reference = next(self.model.parameters())
+        new = lambda rows, cols: torch.empty(rows, cols, dtype=reference.dtype, device=reference.device)  # noqa: E731
         n_rows = sum(self._rows(c, batch[c.name].x) for c in self.problem.conditions)
-        J = torch.empty(n_rows, self.num_params, dtype=reference.dtype, device=reference.device)
+        J = new(n_rows, self.num_params if columns is None else columns.numel())
         rs, row = [], 0
         for c in self.problem.conditions:
             x, y = batch[c.name]
             step = self.chunk_size or x.shape[0]
+            if columns is not None and self.chunk_size is None:
+                step = max(1, math.ceil(x.shape[0] * columns.numel() / self.num_params))
             for start in range(0, x.shape[0], step):
                 xs, ys = x[start : start + step], None if y is None else y[start : start + step]
                 rows = self._rows(c, xs)
-                rs.append(self._condition_jacobian(c, xs, ys, J[row : row + rows]))
+                if columns is None:
+                    rs.append(self._condition_jacobian(c, xs, ys, J[row : row + rows]))
+                else:
+                    scratch = new(rows, self.num_params)
+                    rs.append(self._condition_jacobian(c, xs, ys, scratch))
+                    J[row : row + rows] = scratch[:, columns]
                 row += rows
         return torch.cat(rs), J
 

@@ -1,5 +1,7 @@
 """The residual-Jacobian engine: fast path = generic path = autograd, in float64."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -79,6 +81,24 @@ def test_chunks_and_batched_losses():
     torch.nn.utils.vector_to_parameters(theta, model.parameters())
     assert torch.allclose(fast.losses_at(batch, thetas, chunk=2), torch.stack(expected), rtol=1e-12)
     assert torch.allclose(generic.losses_at(batch, thetas), torch.stack(expected), rtol=1e-12)
+
+
+@pytest.mark.parametrize("path,chunk_size", [("fast", None), ("generic", None), ("fast", 5)])
+def test_column_subset_is_a_slice_built_in_small_chunks(path, chunk_size):
+    """``columns`` (Sven's param_fraction) gives ``J[:, columns]`` without holding the full ``J``."""
+    problem = heat_like_problem()
+    model, batch, _, _ = engines(problem, [10, 10], "tanh")
+    engine = ResidualEngine(problem, model, path, chunk_size=chunk_size)
+    r, J = engine.residuals_and_jacobian(batch)
+    columns = torch.randperm(J.shape[1], generator=torch.Generator().manual_seed(0))[: J.shape[1] // 4].sort().values
+    buffers = []
+    write = engine._condition_jacobian
+    engine._condition_jacobian = lambda c, x, y, out: (buffers.append(out.shape), write(c, x, y, out))[1]
+    r_s, J_s = engine.residuals_and_jacobian(batch, columns)
+    assert torch.equal(r_s, r) and torch.equal(J_s, J[:, columns])
+    largest = max(rows * cols for rows, cols in buffers)
+    n_points = max(c.n_points for c in problem.conditions)
+    assert largest <= (chunk_size or math.ceil(n_points / 4)) * J.shape[1]  # about N_c·P/4, not N·P
 
 
 def test_mixed_derivatives_and_other_models_use_the_generic_path():

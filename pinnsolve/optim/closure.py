@@ -58,9 +58,9 @@ class EngineClosure:
         self.engine, self.batch = engine, batch
 
     def residuals_and_jacobian(self, columns: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """``r: [N]``, ``J: [N, P]`` (or ``J[:, columns]``: the engine builds all columns, then slices)."""
-        r, J = self.engine.residuals_and_jacobian(self.batch)
-        return r, (J if columns is None else J[:, columns])
+        """``r: [N]``, ``J: [N, P]`` (or ``J[:, columns]: [N, P_s]``, built chunk by chunk so the full
+        ``J`` is never held: :meth:`~pinnsolve.engine.ResidualEngine.residuals_and_jacobian`)."""
+        return self.engine.residuals_and_jacobian(self.batch, columns)
 
     def objective(self, r: Tensor) -> Tensor:
         return half_squared_norm(r)

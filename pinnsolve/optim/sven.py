@@ -54,8 +54,8 @@ class Sven(NaturalGradientOptimizer):
             ``"randomized_v2"``, ``"scipy"`` or ``"lobpcg"`` (:mod:`pinnsolve.optim.svd`).
         line_search: grid line search instead of the fixed ``lr``.
         param_fraction: in ``(0, 1]``: each step, ``J`` only for a random subset of this fraction of
-            the parameters (``PerSampleClosure`` stores only those columns; ``EngineClosure``
-            slices right after computing ``J``, so ``K`` and the solve shrink), only they move.
+            the parameters, and only they move. Both closures build ``J`` chunk by chunk and keep only
+            those columns, so ``J``'s memory, ``K`` and the solve shrink with the fraction.
         microbatch_size: sum the rows within consecutive sub-batches of this size (fewer rows).
         oversampling, power_iterations: of the randomized modes.
         effective_dimension: log ``d_eff(0)/N``, i.e. ``rank(K)/N``.
