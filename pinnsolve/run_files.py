@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import os
+import time
 import tempfile
 from pathlib import Path
 
@@ -47,13 +48,17 @@ class MetricsLog:
     """Rows of ``metrics.csv``, kept in memory and rewritten atomically on :meth:`flush`.
 
     New diagnostic keys extend the header. On resume, rows after the checkpoint's step are
-    dropped so the file continues exactly where the checkpoint left off.
+    dropped so the file continues exactly where the checkpoint left off. Between checkpoints,
+    :meth:`flush_if_due` rewrites the file at most every ``min_interval_s`` seconds, so a long run's
+    metrics can be watched while it runs at bounded I/O.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, min_interval_s: float = 30.0):
         self.path = Path(path)
         self.rows: list[dict] = []
         self.columns = list(BASE_COLUMNS)
+        self.min_interval_s = min_interval_s
+        self._last_flush = time.monotonic()
 
     def load(self, up_to_step: int) -> None:
         """Read an existing file, keeping rows with ``step <= up_to_step``."""
@@ -76,6 +81,11 @@ class MetricsLog:
         writer.writeheader()
         writer.writerows(self.rows)
         atomic_write_text(self.path, buffer.getvalue())
+        self._last_flush = time.monotonic()
+
+    def flush_if_due(self) -> None:
+        if time.monotonic() - self._last_flush >= self.min_interval_s:
+            self.flush()
 
     def series(self, column: str) -> tuple[list[float], list[float], list[float]]:
         """``(steps, times, values)`` for rows where ``column`` is set."""

@@ -235,6 +235,8 @@ class Trainer:
                     display.update(self.step, loss_value, last_row.get("l2_rms"), per_step, min(left), force_line=checkpointing)
                     if checkpointing:
                         self._save()
+                    else:
+                        self.metrics.flush_if_due()
                 if stop.requested:
                     status = "interrupted"
                     break

@@ -92,3 +92,21 @@ def test_cuda_requested_without_cuda(tmp_path):
     cfg = compose_config([*BASE, "trainer.device=cuda"])
     with pytest.raises(ConfigError, match="sees no CUDA device.*trainer.device=cpu"):
         run(cfg, tmp_path)
+
+
+def test_metrics_are_written_between_checkpoints_and_trimmed_on_resume(tmp_path):
+    """A long run's metrics.csv appears before its first checkpoint; resuming drops rows past the checkpoint."""
+    from pinnsolve.run_files import MetricsLog
+
+    path = tmp_path / "metrics.csv"
+    log = MetricsLog(path, min_interval_s=3600)
+    for step in (10, 20, 30):
+        log.append({"step": step, "time_s": f"{step / 10}", "loss": 1.0 / step})
+    log.flush_if_due()
+    assert not path.exists()
+    log.min_interval_s = 0.0
+    log.flush_if_due()
+    assert [int(r["step"]) for r in csv.DictReader(open(path))] == [10, 20, 30]
+    resumed = MetricsLog(path)
+    resumed.load(up_to_step=20)
+    assert [int(r["step"]) for r in resumed.rows] == [10, 20]
