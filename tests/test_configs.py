@@ -55,3 +55,13 @@ def test_unknown_names_and_bad_values_are_reported():
     cfg = compose_config(["trainer.dtype=float16", *QUIET])
     with pytest.raises(ConfigError, match="unknown trainer.dtype 'float16'"):
         run(cfg, "/tmp/unused")
+
+
+def test_problem_configs_set_their_own_network_and_training_defaults():
+    """The main job (no arguments) is poisson2d for 300 steps with its 2-64-1 network: a problem's
+    model/trainer keys win over model/mlp.yaml and trainer/default.yaml; the command line wins over both."""
+    cfg = compose_config([])
+    assert (cfg.trainer.max_steps, list(cfg.model.hidden)) == (300, [64])
+    assert compose_config(["trainer.max_steps=7"]).trainer.max_steps == 7
+    cfg = compose_config(["problem=poisson5d"])
+    assert (cfg.trainer.max_steps, list(cfg.model.hidden)) == (2000, [64, 64, 48, 48])
