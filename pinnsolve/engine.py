@@ -204,7 +204,7 @@ class ResidualEngine:
         new = lambda rows, cols: torch.empty(rows, cols, dtype=reference.dtype, device=reference.device)  # noqa: E731
         n_rows = sum(self._rows(c, batch[c.name].x) for c in self.problem.conditions)
         J = new(n_rows, self.num_params if columns is None else columns.numel())
-        rs, row = [], 0
+        rs, row, scratch = [], 0, new(0, self.num_params)
         for c in self.problem.conditions:
             x, y = batch[c.name]
             step = self.chunk_size or x.shape[0]
@@ -216,9 +216,10 @@ class ResidualEngine:
                 if columns is None:
                     rs.append(self._condition_jacobian(c, xs, ys, J[row : row + rows]))
                 else:
-                    scratch = new(rows, self.num_params)
-                    rs.append(self._condition_jacobian(c, xs, ys, scratch))
-                    J[row : row + rows] = scratch[:, columns]
+                    if scratch.shape[0] < rows:  # one scratch buffer, grown only for a larger chunk
+                        scratch = new(rows, self.num_params)
+                    rs.append(self._condition_jacobian(c, xs, ys, scratch[:rows]))
+                    J[row : row + rows] = scratch[:rows, columns]
                 row += rows
         return torch.cat(rs), J
 

@@ -12,8 +12,8 @@ import csv
 import io
 import json
 import os
-import time
 import tempfile
+import time
 from pathlib import Path
 
 BASE_COLUMNS = ["step", "time_s", "loss", "l2_rms", "l2_rel"]
