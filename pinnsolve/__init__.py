@@ -8,15 +8,17 @@ Public API::
 from .api import compose_config, solve
 from .batches import Batch, BatchSampler, ConditionPoints
 from .engine import ResidualEngine, function_residuals
-from .errors import ConfigError, NonFiniteError, PinnsolveError, ResidualError
+from .errors import ConfigError, HyperParameterError, NonFiniteError, PinnsolveError, ResidualError, RunDirectoryError
 from .jet import Jet
 from .models import MLP
+from .parameters import ParameterLayout
 from .problem import Condition, Problem
 from .sampling import Ball, Box, BoxBoundary, FixedPoints, InitialSlice, Minibatches, PointSource, Sphere
 
 __all__ = [
     "Ball", "Batch", "BatchSampler", "Box", "BoxBoundary", "Condition", "ConditionPoints", "ConfigError",
-    "FixedPoints", "InitialSlice", "Jet", "MLP", "Minibatches", "NonFiniteError", "PinnsolveError", "PointSource", "Problem",
-    "ResidualEngine", "ResidualError", "Sphere", "compose_config", "function_residuals", "solve",
+    "FixedPoints", "HyperParameterError", "InitialSlice", "Jet", "MLP", "Minibatches", "NonFiniteError", "ParameterLayout",
+    "PinnsolveError", "PointSource", "Problem", "ResidualEngine", "ResidualError", "RunDirectoryError", "Sphere",
+    "compose_config", "function_residuals", "solve",
 ]
 __version__ = "0.1.0"

@@ -19,3 +19,19 @@ class NonFiniteError(PinnsolveError, FloatingPointError):
 
 class ConfigError(PinnsolveError, ValueError):
     """A configuration value is invalid."""
+
+
+class HyperParameterError(PinnsolveError, ValueError):
+    """An optimizer's hyper-parameter is out of range (the ``torch.optim`` message, plus why).
+
+    ``str(error)`` is ``"Invalid <label> value: <value> (<reason>)"``; ``name`` is the constructor
+    argument (and the ``optimizer.<name>`` config key), so the command line can name the key.
+    """
+
+    def __init__(self, name: str, value, reason: str = "", label: str | None = None):
+        self.name, self.value, self.reason = name, value, reason
+        super().__init__(f"Invalid {label or name} value: {value}" + (f" ({reason})" if reason else ""))
+
+
+class RunDirectoryError(PinnsolveError, OSError):
+    """A run directory cannot be created, written or resumed from."""

@@ -9,7 +9,7 @@ import torch
 import yaml
 from torch import nn
 
-from pinnsolve.optim import ENGD, ENGDW, SPRING, PerSampleClosure, PolyakSGD, Sven
+from pinnsolve.optim import ENGD, ENGDW, PerSampleClosure, PolyakSGD, Sven
 
 CONFIGS = sorted((Path(__file__).parents[1] / "configs" / "optimizer").glob("*.yaml"))
 

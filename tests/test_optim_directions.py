@@ -178,13 +178,43 @@ def test_cholesky_failure_is_finite_counted_and_raises_damping():
     x, failed = kn.damped_solve(K, torch.ones(12), 1e-12)
     assert bool(failed) and torch.isfinite(x).all()
     theta = torch.nn.Parameter(torch.zeros(3))
-    opt = ENGDW([theta], damping=1e-300, line_search=False)
+    opt = ENGDW([theta], damping=1e-300, line_search=False, space="sample")
     opt.step(FixedRows(torch.randn(12), J))
     assert torch.isfinite(theta).all()
     assert int(opt.diagnostics["cholesky_retries"]) == 1          # K has rank 3 < 12: λ = 1e-300 fails
     assert float(opt.state[theta]["damping_boost"]) == 10.0
     opt.step(FixedRows(torch.randn(12), J))
     assert float(opt.diagnostics["damping"]) == pytest.approx(1e-299) and torch.isfinite(theta).all()
+
+
+@pytest.mark.parametrize("n,p", [(40, 120), (120, 40)])
+def test_damped_least_squares_is_the_same_in_both_spaces(n, p):
+    """Jᵀ(K + λI)⁻¹g = (G + λI)⁻¹Jᵀg: the kernel and Gramian solves agree with a dense float64 solve."""
+    g_, J = rows(n, p)
+    for damping in (1e-2, 1e-6):
+        dense = torch.linalg.solve(J.T @ J + damping * torch.eye(p), J.T @ g_)
+        condition = float(torch.linalg.matrix_norm(J, 2) ** 2 + damping) / damping
+        tol = 50 * torch.finfo(torch.float64).eps * condition   # both solves are only this accurate
+        for space in ("sample", "parameter", "auto"):
+            phi, failed = kn.damped_least_squares(J, g_, damping, space)
+            assert not failed and rel(phi, dense) < tol, (space, damping)
+
+
+def test_auto_space_is_stable_when_n_exceeds_p():
+    """N > P, λ → 0: the kernel solve amplifies rounding by 1/λ; the automatic (Gramian) solve does not."""
+    g = torch.Generator().manual_seed(3)
+    A, b = torch.randn(30, 5, generator=g), torch.randn(30, generator=g)
+    exact = torch.linalg.lstsq(A, b[:, None]).solution[:, 0]
+    phi, failed = kn.damped_least_squares(A, b, 1e-12, "auto")
+    assert not failed and rel(phi, exact) < 1e-10
+
+
+def test_sven_gramian_and_kernel_routes_agree():
+    for n, p in ((40, 120), (120, 40)):
+        r, J = rows(n, p, seed=4)
+        a, rank_a = kn.truncated_pinv_direction(J, r, k=15, rtol=1e-3, space="sample")
+        b, rank_b = kn.truncated_pinv_direction(J, r, k=15, rtol=1e-3, space="parameter")
+        assert int(rank_a) == int(rank_b) == 15 and rel(a, b) < 1e-8
 
 
 def test_effective_dimension():

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from pinnsolve import MLP, BatchSampler, ResidualEngine
+from pinnsolve.errors import HyperParameterError
 from pinnsolve.optim import ENGD, ENGDW, SPRING, EngineClosure, Nystrom, PolyakSGD, Sven
 from problems import poisson2d
 
@@ -95,22 +96,29 @@ def test_same_seed_same_run(name):
 
 
 BAD = [
-    (ENGDW, dict(damping=-1.0), "Invalid damping value: -1.0"),
-    (ENGD, dict(lr=0.0), "Invalid learning rate value: 0.0"),
-    (ENGD, dict(gramian_average=1.0), "Invalid gramian_average value: 1.0"),
-    (SPRING, dict(momentum=1.0), "Invalid momentum value: 1.0"),
-    (SPRING, dict(norm_constraint=-1e-3), "Invalid norm_constraint value: -0.001"),
-    (Nystrom, dict(sketch_size=0), "Invalid sketch_size value: 0"),
-    (Nystrom, dict(sketch_size=1.5), "Invalid sketch_size value: 1.5"),
+    (ENGDW, dict(damping=-1.0), "Invalid damping value: -1.0 (must be > 0)"),
+    (ENGDW, dict(damping=0.0), "Invalid damping value: 0.0 (λ = 0 leaves K + λI singular whenever N > P or J loses "
+     "rank; use a small λ such as 1e-10, or optimizer=engd (λ = 0 allowed: Gauss-Newton) or optimizer=sven for an "
+     "undamped step)"),
+    (ENGDW, dict(space="kernel"), "Invalid space value: kernel (choose one of ('auto', 'sample', 'parameter'))"),
+    (ENGD, dict(lr=0.0), "Invalid learning rate value: 0.0 (must be > 0)"),
+    (ENGD, dict(damping=-1e-3), "Invalid damping value: -0.001 (must be >= 0)"),
+    (ENGD, dict(gramian_average=1.0), "Invalid gramian_average value: 1.0 (must be in [0.0, 1.0))"),
+    (SPRING, dict(momentum=1.0), "Invalid momentum value: 1.0 (must be in [0.0, 1.0))"),
+    (SPRING, dict(norm_constraint=-1e-3), "Invalid norm_constraint value: -0.001 (must be > 0)"),
+    (Nystrom, dict(sketch_size=0), "Invalid sketch_size value: 0 (an integer >= 1 (columns) or a float in (0, 1] "
+     "(fraction of N; write 1.0, not 1, for all of N))"),
+    (Nystrom, dict(sketch_size=1.5), "Invalid sketch_size value: 1.5 (an integer >= 1 (columns) or a float in (0, 1] "
+     "(fraction of N; write 1.0, not 1, for all of N))"),
     (Nystrom, dict(variant="qr"), "Invalid variant value: qr (choose one of ('gpu_efficient', 'standard'))"),
-    (Nystrom, dict(shift=-1.0), "Invalid shift value: -1.0"),
-    (Sven, dict(k=0), "Invalid k value: 0"),
-    (Sven, dict(rtol=-0.1), "Invalid rtol value: -0.1"),
-    (Sven, dict(param_fraction=0.0), "Invalid param_fraction value: 0.0"),
-    (Sven, dict(microbatch_size=0), "Invalid microbatch_size value: 0"),
+    (Nystrom, dict(shift=-1.0), "Invalid shift value: -1.0 ('relative' or an absolute value >= 0)"),
+    (Sven, dict(k=0), "Invalid k value: 0 (must be an integer >= 1)"),
+    (Sven, dict(rtol=-0.1), "Invalid rtol value: -0.1 (must be in [0.0, 1.0))"),
+    (Sven, dict(param_fraction=0.0), "Invalid param_fraction value: 0.0 (must be in (0, 1])"),
+    (Sven, dict(microbatch_size=0), "Invalid microbatch_size value: 0 (must be an integer >= 1 or null)"),
     (Sven, dict(svd_mode="qr"), "Invalid svd_mode value: qr (choose one of "
      "('kernel', 'torch', 'randomized', 'randomized_v2', 'scipy', 'lobpcg'))"),
-    (PolyakSGD, dict(max_lr=-1.0), "Invalid max_lr value: -1.0"),
+    (PolyakSGD, dict(max_lr=-1.0), "Invalid max_lr value: -1.0 (must be > 0)"),
 ]
 
 
@@ -119,6 +127,27 @@ def test_bad_hyper_parameters_raise_exact_messages(cls, kwargs, message):
     with pytest.raises(ValueError) as info:
         cls([torch.nn.Parameter(torch.zeros(3))], **kwargs)
     assert str(info.value) == message
+    assert isinstance(info.value, HyperParameterError) and info.value.name == next(iter(kwargs))
+
+
+def test_engd_accepts_zero_damping_as_gauss_newton():
+    """λ = 0 is meaningful for dense ENGD when J has full column rank: one step solves linear least squares."""
+    g = torch.Generator().manual_seed(0)
+    A, b = torch.randn(30, 5, generator=g), torch.randn(30, generator=g)
+    theta = torch.nn.Parameter(torch.zeros(5))
+
+    class Linear:
+        def residuals_and_jacobian(self, columns=None):
+            return A @ theta.detach() - b, A
+
+        def objective(self, r):
+            return 0.5 * r.square().sum()
+
+        def losses_at(self, thetas):
+            return 0.5 * (thetas @ A.T - b).square().sum(-1)
+
+    ENGD([theta], damping=0.0, line_search=False).step(Linear())
+    assert torch.allclose(theta.detach(), torch.linalg.lstsq(A, b[:, None]).solution[:, 0], rtol=1e-10, atol=1e-12)
 
 
 def test_single_param_group_and_closure_type():

@@ -13,6 +13,11 @@ A subclass writes one method, :meth:`NaturalGradientOptimizer.direction`, mappin
 No step of this sequence reads a tensor on the host: ``step`` returns ``L`` as a 0-d tensor and
 ``self.diagnostics`` holds 0-d tensors that the trainer syncs when it logs.
 
+Parameters follow the ``torch.optim`` contract: those with ``requires_grad=False`` are left alone.
+The closure's :class:`~pinnsolve.parameters.ParameterLayout` maps the optimizer's trainable tensors
+to their columns of ``J``; only those columns are built, solved for and moved (an optimizer given
+part of a model's parameters trains just that part).
+
 Following ``torch.optim.LBFGS``, only one parameter group is allowed and the global state
 (``step``, ``damping``, ``damping_boost``, ``cholesky_retries``, SPRING's ``phi``, ENGD's
 averaged Gramian) lives in ``self.state[first_param]``, so ``state_dict()`` / ``load_state_dict()``
@@ -25,25 +30,20 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
+from ..parameters import ParameterLayout
 from . import kernel as kn
 from .step_rules import grid_line_search, levenberg_marquardt_damping
 
 CHOLESKY_RETRY_FACTOR = 10.0
 
 
-def check_positive(name: str, value, allow_zero: bool = False) -> None:
-    """``ValueError("Invalid <name> value: <value>")`` unless ``value > 0`` (``≥ 0`` if allowed)."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        raise ValueError(f"Invalid {name} value: {value}")
-
-
 class NaturalGradientOptimizer(Optimizer):
     """Base class: single param group, flat parameters, shared step rules and diagnostics.
 
     Args:
-        params: the model's parameters (one group), in ``model.parameters()`` order — the
-            column order of the closure's ``J``.
+        params: the parameters to train (one group). Their columns of ``J`` are found through the
+            closure's ``layout`` (a closure without one is taken to differentiate exactly ``params``,
+            in order).
         defaults: hyper-parameters; must contain ``lr``, ``line_search`` and
             ``effective_dimension``; damped methods also ``damping`` and ``adaptive_damping``.
     """
@@ -57,17 +57,36 @@ class NaturalGradientOptimizer(Optimizer):
             raise ValueError(f"{type(self).__name__} doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
         self.diagnostics: dict[str, Tensor] = {}
+        self._columns_cache: tuple | None = None
 
-    # ---- flat parameters -------------------------------------------------------------------
-    def _flat(self) -> Tensor:
-        return torch.cat([p.detach().reshape(-1) for p in self._params])
+    # ---- parameters and their columns -------------------------------------------------------
+    def _trainable(self) -> list[Tensor]:
+        return [p for p in self._params if p.requires_grad]
 
-    def _assign(self, theta: Tensor) -> None:
+    @staticmethod
+    def _flat(params: list[Tensor]) -> Tensor:
+        return torch.cat([p.detach().reshape(-1) for p in params])
+
+    @staticmethod
+    def _assign(params: list[Tensor], theta: Tensor) -> None:
         offset = 0
-        for p in self._params:
+        for p in params:
             n = p.numel()
             p.copy_(theta[offset:offset + n].view_as(p))
             offset += n
+
+    def _layout(self, closure) -> ParameterLayout:
+        layout = getattr(closure, "layout", None)
+        return layout if layout is not None else ParameterLayout([(str(i), p) for i, p in enumerate(self._params)])
+
+    def _owned_columns(self, layout: ParameterLayout, trainable: list[Tensor]) -> tuple[Tensor, bool]:
+        """Columns ``[P_t]`` of the trainable tensors and whether they are all of ``J``, in order (cached)."""
+        key = (id(layout), tuple(id(p) for p in trainable))
+        if self._columns_cache is None or self._columns_cache[0] != key:
+            owned = layout.columns(trainable)
+            everything = [id(p) for p in trainable] == [id(p) for p in layout.tensors]
+            self._columns_cache = (key, owned.to(trainable[0].device), everything)
+        return self._columns_cache[1], self._columns_cache[2]
 
     def _global_state(self) -> dict:
         state = self.state[self._params[0]]
@@ -98,7 +117,7 @@ class NaturalGradientOptimizer(Optimizer):
         return phi
 
     def jacobian_columns(self, closure, num_params: int) -> Tensor | None:
-        """Column subset of ``J`` to request (Sven's ``param_fraction``); ``None``: all."""
+        """Subset ``[P_s]`` of the ``num_params`` trainable columns to request (Sven's ``param_fraction``); ``None``: all."""
         return None
 
     # ---- the step -------------------------------------------------------------------------------
@@ -116,31 +135,41 @@ class NaturalGradientOptimizer(Optimizer):
                 "(pinnsolve.optim.EngineClosure or PerSampleClosure), not a plain loss closure"
             )
         group, state = self.param_groups[0], self._global_state()
-        theta = self._flat()
-        columns = self.jacobian_columns(closure, theta.numel())
-        r, J = closure.residuals_and_jacobian(columns=columns) if columns is not None else closure.residuals_and_jacobian()
+        trainable = self._trainable()
+        layout = self._layout(closure)
+        if not trainable:  # every parameter frozen: nothing moves (torch.optim does the same)
+            r, _ = closure.residuals_and_jacobian(columns=torch.zeros(0, dtype=torch.long, device=self._params[0].device))
+            self.diagnostics = {}
+            return closure.objective(r).detach()
+        owned, everything = self._owned_columns(layout, trainable)
+        theta = self._flat(trainable)
+        subset = self.jacobian_columns(closure, theta.numel())
+        requested = owned if subset is None else owned[subset]
+        columns = None if (subset is None and everything) else requested
+        r, J = closure.residuals_and_jacobian() if columns is None else closure.residuals_and_jacobian(columns=columns)
         loss = closure.objective(r)
         damping = state["damping"] * state["damping_boost"] if self.damped else torch.zeros((), dtype=r.dtype, device=r.device)
         phi, failed = self.direction(r, J, damping, state, group)
-        if columns is not None:
-            phi = torch.zeros_like(theta).index_put_((columns,), phi)
+        if subset is not None:
+            phi = torch.zeros_like(theta).index_put_((subset,), phi)
         phi = torch.where(torch.isfinite(phi).all(), phi, torch.zeros_like(phi))
         state["step"] += 1
         update = self.applied_step(phi, state, group)
 
         if group["line_search"]:
-            eta, new_loss = grid_line_search(closure, theta, update, loss)
+            full_update = update if everything else torch.zeros(layout.numel, dtype=update.dtype, device=update.device).index_put_((owned,), update)
+            eta, new_loss = grid_line_search(closure, layout.flatten(), full_update, loss)
         else:
             eta, new_loss = self.fixed_step_size(phi, state, group), None
-        self._assign(theta - eta * update)
+        self._assign(trainable, theta - eta * update)
 
         if failed is not None:
             state["cholesky_retries"] += failed.to(torch.int64)
             state["damping_boost"] = torch.where(failed, state["damping_boost"] * CHOLESKY_RETRY_FACTOR, state["damping_boost"])
         if self.damped and group["adaptive_damping"]:
             if new_loss is None:
-                new_loss = closure.losses_at(self._flat()[None])[0]
-            Jphi = J @ (update if columns is None else update[columns])
+                new_loss = closure.losses_at(layout.flatten()[None])[0]
+            Jphi = J @ (update if subset is None else update[subset])
             predicted = closure.objective(r - eta * Jphi)
             state["damping"] = levenberg_marquardt_damping(state["damping"], loss, new_loss, predicted)
 

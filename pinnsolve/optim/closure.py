@@ -35,6 +35,7 @@ from torch.func import functional_call, jacrev, vmap
 
 from ..batches import Batch
 from ..engine import ResidualEngine
+from ..parameters import ParameterLayout
 
 ROWS = ("residuals", "losses")
 
@@ -56,6 +57,7 @@ class EngineClosure:
 
     def __init__(self, engine: ResidualEngine, batch: Batch):
         self.engine, self.batch = engine, batch
+        self.layout = engine.layout
 
     def residuals_and_jacobian(self, columns: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``r: [N]``, ``J: [N, P]`` (or ``J[:, columns]: [N, P_s]``, built chunk by chunk so the full
@@ -93,8 +95,8 @@ class PerSampleClosure:
             raise ValueError(f"rows must be one of {ROWS}, got '{rows}'")
         self.model, self.fn, self.inputs, self.targets, self.rows = model, fn, inputs, targets, rows
         self.chunk_size = chunk_size
-        self.names = [n for n, _ in model.named_parameters()]
-        self.shapes = [p.shape for _, p in model.named_parameters()]
+        self.layout = ParameterLayout.of(model)
+        self.names = self.layout.names
         with torch.no_grad():
             out = self._batched(dict(model.named_parameters()), inputs, targets)
         batch = inputs.shape[0]
@@ -114,8 +116,7 @@ class PerSampleClosure:
         return self._batched(params, x.unsqueeze(0), None if y is None else y.unsqueeze(0))[0]
 
     def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
-        sizes = [s.numel() for s in self.shapes]
-        return {n: t.view(s) for n, t, s in zip(self.names, theta.split(sizes, dim=-1), self.shapes)}
+        return self.layout.unflatten(theta)
 
     def residuals_and_jacobian(self, columns: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Rows ``r: [B]`` and ``J = ∂r/∂θ: [B, P]`` (or ``[B, P_s]`` for ``columns``).

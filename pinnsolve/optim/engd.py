@@ -11,11 +11,11 @@ for ``β = 0``; the tests hold the Woodbury path to it. Use it when ``P ≪ N``.
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 from . import kernel as kn
-from .base import NaturalGradientOptimizer, check_positive
+from .base import NaturalGradientOptimizer
+from .validation import check_positive, check_range
 
 
 class ENGD(NaturalGradientOptimizer):
@@ -24,7 +24,8 @@ class ENGD(NaturalGradientOptimizer):
     Args:
         params: model parameters (one group).
         lr: fixed step ``η`` (used when ``line_search=False``).
-        damping: ``λ > 0``.
+        damping: ``λ ≥ 0``; ``λ = 0`` is the Gauss–Newton step, which needs ``J`` of full column rank
+            (``N ≥ P``): otherwise the Cholesky fails and the step falls back to a gradient step.
         line_search: grid line search over ``η ∈ {2⁰, …, 2⁻³⁰}`` (one batched pass).
         gramian_average: ``β ∈ [0, 1)``; ``0`` uses this step's Gramian only.
         adaptive_damping: Levenberg–Marquardt update of ``λ`` (see :mod:`~pinnsolve.optim.step_rules`).
@@ -37,10 +38,9 @@ class ENGD(NaturalGradientOptimizer):
 
     def __init__(self, params, lr: float = 1.0, damping: float = 1e-10, line_search: bool = True,
                  gramian_average: float = 0.0, adaptive_damping: bool = False, effective_dimension: bool = False):
-        check_positive("learning rate", lr)
-        check_positive("damping", damping)
-        if not (isinstance(gramian_average, (int, float)) and 0.0 <= gramian_average < 1.0):
-            raise ValueError(f"Invalid gramian_average value: {gramian_average}")
+        check_positive("lr", lr, label="learning rate")
+        check_positive("damping", damping, allow_zero=True)
+        check_range("gramian_average", gramian_average, 0.0, 1.0)
         defaults = dict(lr=lr, damping=damping, line_search=bool(line_search), gramian_average=float(gramian_average),
                         adaptive_damping=bool(adaptive_damping), effective_dimension=bool(effective_dimension))
         super().__init__(params, defaults)

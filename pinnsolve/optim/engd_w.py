@@ -5,13 +5,15 @@ r"""ENGD-Woodbury: the ENGD step solved in sample space.
 
 identical to dense ENGD by ``(JᵀJ + λI)⁻¹Jᵀ = Jᵀ(JJᵀ + λI)⁻¹`` but costing one ``N×N`` Cholesky
 instead of a ``P×P`` one (Guzmán-Cordero, Dangel, Goldshlager, Zeinhofer, NeurIPS 2025).
-The kernel solve is the one overridable method :meth:`ENGDW.solve`, which SPRING reuses and
-Nyström replaces by a sketch.
+The damped least-squares solve is the one overridable method :meth:`ENGDW.least_squares`, which
+SPRING reuses and Nyström replaces by a sketch.
 
-Limitation: when ``N > P`` the kernel has rank ``≤ P < N`` and, as ``λ → 0``, the rounding error of
-the part of ``r`` outside ``range(J)`` is amplified by ``1/λ`` (measured: 2e-3 parameter error for a
-30×5 linear least-squares problem at ``λ = 1e-12``, against 1e-14 for dense ENGD). PINN batches
-have ``N < P`` or a damping large enough; otherwise prefer :class:`~pinnsolve.optim.ENGD`.
+``space="auto"`` (default) solves in the smaller space: the kernel when ``N ≤ P``, the ``P×P``
+Gramian when ``P < N`` — the same direction. When ``N > P`` the kernel has rank ``≤ P < N`` and, as
+``λ → 0``, its solve amplifies the rounding of the part of ``r`` outside ``range(J)`` by ``1/λ``
+(measured: 2e-3 parameter error for a 30×5 linear least-squares problem at ``λ = 1e-12``, against
+1e-14 in parameter space), which made results depend on the machine; ``space="sample"`` forces
+the kernel anyway.
 """
 
 from __future__ import annotations
@@ -19,15 +21,20 @@ from __future__ import annotations
 from torch import Tensor
 
 from . import kernel as kn
-from .base import NaturalGradientOptimizer, check_positive
+from .base import NaturalGradientOptimizer
+from .validation import check_choice, check_positive
+
+ZERO_DAMPING = ("λ = 0 leaves K + λI singular whenever N > P or J loses rank; use a small λ such as 1e-10, "
+                "or optimizer=engd (λ = 0 allowed: Gauss-Newton) or optimizer=sven for an undamped step")
 
 
-def damped_defaults(lr, damping, line_search, adaptive_damping, effective_dimension) -> dict:
-    """Validated hyper-parameters shared by the damped sample-space methods."""
-    check_positive("learning rate", lr)
-    check_positive("damping", damping)
+def damped_defaults(lr, damping, line_search, adaptive_damping, effective_dimension, space="auto") -> dict:
+    """Validated hyper-parameters shared by the damped methods."""
+    check_positive("lr", lr, label="learning rate")
+    check_positive("damping", damping, why_zero=ZERO_DAMPING)
+    check_choice("space", space, kn.SPACES)
     return dict(lr=lr, damping=damping, line_search=bool(line_search), adaptive_damping=bool(adaptive_damping),
-                effective_dimension=bool(effective_dimension))
+                effective_dimension=bool(effective_dimension), space=space)
 
 
 class ENGDW(NaturalGradientOptimizer):
@@ -42,6 +49,7 @@ class ENGDW(NaturalGradientOptimizer):
         line_search: grid line search over ``η ∈ {2⁰, …, 2⁻³⁰}`` (one batched pass).
         adaptive_damping: Levenberg–Marquardt update of ``λ``.
         effective_dimension: log ``d_eff(λ)/N``.
+        space: ``"auto"`` (the smaller of ``K`` and ``G``), ``"sample"`` (always ``K``) or ``"parameter"``.
 
     Example:
         >>> opt = ENGDW(model.parameters(), damping=1e-10)
@@ -49,13 +57,12 @@ class ENGDW(NaturalGradientOptimizer):
     """
 
     def __init__(self, params, lr: float = 1.0, damping: float = 1e-10, line_search: bool = True,
-                 adaptive_damping: bool = False, effective_dimension: bool = False):
-        super().__init__(params, damped_defaults(lr, damping, line_search, adaptive_damping, effective_dimension))
+                 adaptive_damping: bool = False, effective_dimension: bool = False, space: str = "auto"):
+        super().__init__(params, damped_defaults(lr, damping, line_search, adaptive_damping, effective_dimension, space))
 
-    def solve(self, J: Tensor, g: Tensor, damping: Tensor, state: dict, group: dict) -> tuple[Tensor, Tensor]:
-        """``x = (K + λI)⁻¹ g: [N]`` and the 0-d failure flag, by Cholesky of the exact kernel."""
-        return kn.damped_solve(kn.kernel(J), g, damping)
+    def least_squares(self, J: Tensor, g: Tensor, damping: Tensor, state: dict, group: dict) -> tuple[Tensor, Tensor]:
+        """``Jᵀ(K + λI)⁻¹ g: [P]`` and the 0-d failure flag, by Cholesky in the smaller space."""
+        return kn.damped_least_squares(J, g, damping, group["space"])
 
     def direction(self, r: Tensor, J: Tensor, damping: Tensor, state: dict, group: dict):
-        x, failed = self.solve(J, r, damping, state, group)
-        return J.mT @ x, failed
+        return self.least_squares(J, r, damping, state, group)

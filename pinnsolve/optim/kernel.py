@@ -16,7 +16,13 @@ the exact solves:
   limit ``x = g / (λ + tr K / N)`` — a scaled gradient step, finite and descent-pointing — and the
   failure flag is returned so the optimizer raises its damping for the following steps.
   Nothing reads the flag on the host: a failure costs no sync and never produces NaN.
-* :func:`truncated_kernel_pinv` — Sven's truncated pseudoinverse through ``eigh(K)`` in float64.
+* :func:`damped_least_squares` — the direction ``φ = Jᵀ(K + λI)⁻¹g = (G + λI)⁻¹Jᵀg`` of ENGD-W and
+  SPRING, solved in the smaller space: the ``N×N`` kernel ``K = JJᵀ`` when ``N ≤ P``, the ``P×P``
+  Gramian ``G = JᵀJ`` when ``P < N``. Both give the same direction in exact arithmetic, but with
+  ``N > P`` the kernel has rank ``≤ P`` and its solve amplifies the rounding of the part of ``g``
+  outside ``range(J)`` by ``1/λ``; the Gramian solve does not.
+* :func:`truncated_kernel_pinv` — Sven's truncated pseudoinverse through ``eigh(K)`` in float64
+  (:func:`truncated_pinv_direction` picks ``K`` or ``G`` by the same rule).
 * :func:`effective_dimension` — ``d_eff(λ) = Σ σ_i/(σ_i + λ)`` (a diagnostic; needs ``eigvalsh``).
 """
 
@@ -69,6 +75,35 @@ def damped_solve(K: Tensor, g: Tensor, damping: Tensor | float) -> tuple[Tensor,
     return torch.where(ok, x, fallback), ~ok
 
 
+SPACES = ("auto", "sample", "parameter")
+
+
+def use_parameter_space(J: Tensor, space: str = "auto") -> bool:
+    """Whether to solve with the ``P×P`` Gramian: ``space="parameter"``, or ``"auto"`` and ``P < N``."""
+    if space not in SPACES:
+        raise ValueError(f"unknown space '{space}'; choose one of {SPACES}")
+    return space == "parameter" or (space == "auto" and J.shape[-1] < J.shape[-2])
+
+
+def damped_least_squares(J: Tensor, g: Tensor, damping: Tensor | float, space: str = "auto") -> tuple[Tensor, Tensor]:
+    r"""``φ = Jᵀ(K + λI)^{-1} g = (G + λI)^{-1} Jᵀ g: [P]`` and the 0-d failure flag.
+
+    The minimiser of ``‖Jφ − g‖² + λ‖φ‖²``. ``space="auto"`` solves with the ``N×N`` kernel when
+    ``N ≤ P`` and with the ``P×P`` Gramian when ``P < N`` (the push-through identity makes them
+    equal); ``"sample"`` or ``"parameter"`` force one. Failure handling as in :func:`damped_solve`.
+
+    Args:
+        J: ``[N, P]``.
+        g: ``[N]``.
+        damping: ``λ`` (float or 0-d tensor).
+        space: ``"auto"``, ``"sample"`` or ``"parameter"``.
+    """
+    if use_parameter_space(J, space):
+        return damped_solve(J.mT @ J, J.mT @ g, damping)
+    x, failed = damped_solve(kernel(J), g, damping)
+    return J.mT @ x, failed
+
+
 def kernel_eigh(K: Tensor) -> tuple[Tensor, Tensor]:
     """Eigenvalues (descending) ``σ²: [N]`` and eigenvectors ``U: [N, N]`` of ``K``, computed in float64.
 
@@ -107,6 +142,18 @@ def truncated_kernel_pinv(K: Tensor, g: Tensor, k: int, rtol: float) -> tuple[Te
     inv = torch.where(keep, 1.0 / torch.where(keep, evals, torch.ones_like(evals)), torch.zeros_like(evals))
     x = U @ (inv * (U.mT @ g))
     return x, keep.sum()
+
+
+def truncated_pinv_direction(J: Tensor, r: Tensor, k: int, rtol: float, space: str = "auto") -> tuple[Tensor, Tensor]:
+    r"""Sven's ``φ = V_k Σ_k^{-1} U_kᵀ r: [P]`` through the smaller Gram matrix, and the kept rank.
+
+    Sample space: ``φ = Jᵀ U_k Σ_k^{-2} U_kᵀ r`` from ``K = UΣ²Uᵀ``; parameter space (``P < N``):
+    ``φ = V_k Σ_k^{-2} V_kᵀ Jᵀr`` from ``G = VΣ²Vᵀ``. The same truncation, the same step.
+    """
+    if use_parameter_space(J, space):
+        return truncated_kernel_pinv(J.mT @ J, J.mT @ r, k, rtol)
+    x, rank = truncated_kernel_pinv(kernel(J), r, k, rtol)
+    return J.mT @ x, rank
 
 
 def effective_dimension(K: Tensor, damping: Tensor | float) -> Tensor:

@@ -8,11 +8,15 @@ approximation helps mainly early and on large batches, because ``d_eff(λ)/N`` s
 
 from __future__ import annotations
 
+import warnings
+
 from torch import Tensor
 
-from .sketch import VARIANTS, nystrom_solve
+from ..errors import HyperParameterError
 from .base import NaturalGradientOptimizer
+from .sketch import VARIANTS, nystrom_solve, sketch_columns
 from .spring import SPRING, spring_defaults
+from .validation import check_choice
 
 
 class Nystrom(SPRING):
@@ -35,13 +39,31 @@ class Nystrom(SPRING):
         valid_size = (isinstance(sketch_size, int) and not isinstance(sketch_size, bool) and sketch_size >= 1) or (
             isinstance(sketch_size, float) and 0.0 < sketch_size <= 1.0)
         if not valid_size:
-            raise ValueError(f"Invalid sketch_size value: {sketch_size}")
-        if variant not in VARIANTS:
-            raise ValueError(f"Invalid variant value: {variant} (choose one of {VARIANTS})")
+            raise HyperParameterError("sketch_size", sketch_size, "an integer >= 1 (columns) or a float in (0, 1] "
+                                      "(fraction of N; write 1.0, not 1, for all of N)")
+        check_choice("variant", variant, VARIANTS)
         if not (shift == "relative" or (isinstance(shift, (int, float)) and not isinstance(shift, bool) and shift >= 0)):
-            raise ValueError(f"Invalid shift value: {shift}")
+            raise HyperParameterError("shift", shift, "'relative' or an absolute value >= 0")
         defaults = spring_defaults(lr, damping, momentum, norm_constraint, line_search, adaptive_damping, effective_dimension)
         NaturalGradientOptimizer.__init__(self, params, dict(defaults, sketch_size=sketch_size, variant=variant, shift=shift))
 
-    def solve(self, J: Tensor, g: Tensor, damping: Tensor, state: dict, group: dict) -> tuple[Tensor, Tensor]:
-        return nystrom_solve(J, g, damping, group["sketch_size"], group["variant"], group["shift"])
+    def least_squares(self, J: Tensor, g: Tensor, damping: Tensor, state: dict, group: dict) -> tuple[Tensor, Tensor]:
+        """``Jᵀ(K̂ + λI)⁻¹ g`` with the sketched kernel (the exact kernel when ``ℓ ≥ N``)."""
+        self._warn_about_sketch(J.shape[0], group)
+        x, failed = nystrom_solve(J, g, damping, group["sketch_size"], group["variant"], group["shift"])
+        return J.mT @ x, failed
+
+    def _warn_about_sketch(self, n: int, group: dict) -> None:
+        """Say once when the sketch is the whole kernel, or so close to it that its Cholesky fails."""
+        ell = sketch_columns(group["sketch_size"], n)
+        key = (n, ell)
+        if getattr(self, "_warned", None) == key:
+            return
+        self._warned = key
+        if ell >= n:
+            warnings.warn(f"Nystrom: sketch_size={group['sketch_size']} gives {ell} >= N = {n} columns, the whole kernel; "
+                          "using the exact Cholesky solve (the same as optimizer=engd_w / spring, at their cost)")
+        elif group["variant"] == "gpu_efficient" and ell > 0.9 * n:
+            warnings.warn(f"Nystrom: sketch_size={group['sketch_size']} gives {ell} of N = {n} columns; this close to N the "
+                          "GPU-efficient sketch's Cholesky is ill-conditioned and tends to fail. Use sketch_size <= 0.5, "
+                          "variant=standard, or sketch_size=1.0 for the exact solve")

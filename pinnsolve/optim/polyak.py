@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 from torch.optim import Optimizer
 
-from .base import check_positive
+from ..errors import HyperParameterError
+from .validation import check_positive
 
 
 class PolyakSGD(Optimizer):
@@ -36,7 +37,7 @@ class PolyakSGD(Optimizer):
         check_positive("max_lr", max_lr)
         check_positive("eps", eps)
         if not isinstance(f_star, (int, float)) or isinstance(f_star, bool):
-            raise ValueError(f"Invalid f_star value: {f_star}")
+            raise HyperParameterError("f_star", f_star, "must be a number")
         super().__init__(params, dict(max_lr=max_lr, f_star=float(f_star), eps=eps))
         self.diagnostics: dict[str, torch.Tensor] = {}
 

@@ -17,7 +17,9 @@ SVD of ``B``, the shift removed from the eigenvalues:
     Y = KQ + νQ,\quad B = Y\,\operatorname{chol}(Q^\top Y)^{-\top},\quad [U, Σ] = \operatorname{svd}(B),
     \quad Λ = \max(Σ² − ν, 0),\quad (\hat K + λI)^{-1}g = U\frac{U^\top g}{Λ + λ} + \frac{g − UU^\top g}{λ}.
 
-With ``ℓ = N`` both are exact (up to ``ν``); the tests check it. Shift: ``"relative"`` uses
+With ``ℓ ≥ N`` the exact kernel solve is used (:func:`nystrom_solve`); near ``ℓ = N`` the
+GPU-efficient variant's ``chol(ΩᵀY_ν)`` is ill-conditioned (``ΩᵀΩ`` nearly singular) and fails,
+which the optimizer reports; the tests check both variants against the exact solve. Shift: ``"relative"`` uses
 ``ν = eps·‖Y‖_F`` (eps of the dtype; safe next to tiny ``λ``), a float is an absolute ``ν``
 (the authors' code: ``1e-7``). Randomness comes from the global torch RNG.
 """
@@ -27,7 +29,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .kernel import add_to_diagonal
+from .kernel import add_to_diagonal, damped_solve, kernel
 
 VARIANTS = ("gpu_efficient", "standard")
 
@@ -93,6 +95,13 @@ def nystrom_standard(J: Tensor, g: Tensor, damping: Tensor | float, sketch_size:
 
 def nystrom_solve(J: Tensor, g: Tensor, damping: Tensor | float, sketch_size: int | float,
                   variant: str = "gpu_efficient", shift: str | float = "relative") -> tuple[Tensor, Tensor]:
-    """Dispatch to :func:`nystrom_gpu_efficient` or :func:`nystrom_standard`."""
+    """Dispatch to :func:`nystrom_gpu_efficient` or :func:`nystrom_standard`.
+
+    A sketch of ``ℓ ≥ N`` columns is the whole kernel: it costs as much as ``K`` itself and a square
+    Gaussian ``Ω`` makes ``ΩᵀKΩ`` numerically singular, so the exact Cholesky solve
+    (:func:`~pinnsolve.optim.kernel.damped_solve`) is used instead — the limit the sketch approximates.
+    """
+    if sketch_columns(sketch_size, J.shape[0]) >= J.shape[0]:
+        return damped_solve(kernel(J), g, damping)
     solve = nystrom_gpu_efficient if variant == "gpu_efficient" else nystrom_standard
     return solve(J, g, damping, sketch_size, shift)

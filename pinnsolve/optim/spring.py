@@ -15,18 +15,21 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .base import NaturalGradientOptimizer, check_positive
+import warnings
+
+from .base import NaturalGradientOptimizer
 from .engd_w import ENGDW, damped_defaults
 from .step_rules import norm_capped_step_size
+from .validation import check_positive, check_range
 
 
-def spring_defaults(lr, damping, momentum, norm_constraint, line_search, adaptive_damping, effective_dimension) -> dict:
+def spring_defaults(lr, damping, momentum, norm_constraint, line_search, adaptive_damping, effective_dimension,
+                    space="auto") -> dict:
     """Validated hyper-parameters of SPRING (and Nyström)."""
-    if not (isinstance(momentum, (int, float)) and not isinstance(momentum, bool) and 0.0 <= momentum < 1.0):
-        raise ValueError(f"Invalid momentum value: {momentum}")
+    check_range("momentum", momentum, 0.0, 1.0)
     if norm_constraint is not None:
         check_positive("norm_constraint", norm_constraint)
-    defaults = damped_defaults(lr, damping, line_search, adaptive_damping, effective_dimension)
+    defaults = damped_defaults(lr, damping, line_search, adaptive_damping, effective_dimension, space)
     return dict(defaults, momentum=float(momentum), norm_constraint=norm_constraint)
 
 
@@ -42,22 +45,28 @@ class SPRING(ENGDW):
         line_search: use the grid line search instead of the fixed, capped step.
         adaptive_damping: Levenberg–Marquardt update of ``λ``.
         effective_dimension: log ``d_eff(λ)/N``.
+        space: ``"auto"``, ``"sample"`` or ``"parameter"`` (see :class:`ENGDW`).
     """
 
     def __init__(self, params, lr: float = 0.1, damping: float = 1e-10, momentum: float = 0.9,
                  norm_constraint: float | None = 1e-3, line_search: bool = False, adaptive_damping: bool = False,
-                 effective_dimension: bool = False):
-        defaults = spring_defaults(lr, damping, momentum, norm_constraint, line_search, adaptive_damping, effective_dimension)
+                 effective_dimension: bool = False, space: str = "auto"):
+        defaults = spring_defaults(lr, damping, momentum, norm_constraint, line_search, adaptive_damping,
+                                   effective_dimension, space)
         NaturalGradientOptimizer.__init__(self, params, defaults)
 
     def init_state(self, state: dict) -> None:
         p = self._params[0]
-        state["phi"] = torch.zeros(sum(q.numel() for q in self._params), dtype=p.dtype, device=p.device)
+        state["phi"] = torch.zeros(sum(q.numel() for q in self._trainable()), dtype=p.dtype, device=p.device)
 
     def direction(self, r: Tensor, J: Tensor, damping: Tensor, state: dict, group: dict):
         mu, previous = group["momentum"], state["phi"]
-        x, failed = self.solve(J, r - mu * (J @ previous), damping, state, group)
-        phi = mu * previous + J.mT @ x
+        if previous.numel() != J.shape[1]:
+            warnings.warn(f"{type(self).__name__}: the set of trainable parameters changed ({previous.numel()} -> "
+                          f"{J.shape[1]} values); the momentum restarts from zero")
+            previous = torch.zeros(J.shape[1], dtype=J.dtype, device=J.device)
+        step, failed = self.least_squares(J, r - mu * (J @ previous), damping, state, group)
+        phi = mu * previous + step
         state["phi"] = torch.where(torch.isfinite(phi).all(), phi, previous)
         return phi, failed
 

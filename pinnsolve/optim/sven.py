@@ -6,7 +6,8 @@ r"""Sven: steps by the truncated Moore–Penrose pseudoinverse of the row Jacobi
 keeping at most ``k`` singular values and only those with ``σ > rtol·σ_max``. With ``k ≥ rank J``
 and ``rtol = 0`` this is the minimum-norm least-squares step ``J⁺r``.
 
-**Default ``svd_mode="kernel"``**: an ``eigh`` of the ``N×N`` kernel in float64 gives the same
+**Default ``svd_mode="kernel"``**: an ``eigh`` of the ``N×N`` kernel in float64 (of the ``P×P``
+Gramian ``G = JᵀJ`` when ``P < N``, :func:`~pinnsolve.optim.kernel.truncated_pinv_direction`) gives the same
 truncated update as a full SVD of the ``N×P`` Jacobian (the same ``U``, ``σ² = λ(K)``, and
 ``V_kΣ_k⁻¹ = JᵀU_kΣ_k⁻²``) at a fraction of the cost when ``P ≫ N`` (a GEMM for ``K`` plus an
 ``N×N`` eigh instead of an ``O(NP·min(N,P))`` SVD; see BENCHMARKS.md). Float64 is what keeps it
@@ -29,9 +30,11 @@ import math
 import torch
 from torch import Tensor
 
+from ..errors import HyperParameterError
 from . import kernel as kn
-from .base import NaturalGradientOptimizer, check_positive
+from .base import NaturalGradientOptimizer
 from .svd import SVD_MODES, truncated_pinv_apply, truncated_svd
+from .validation import check_choice, check_int, check_positive, check_range
 
 
 def microbatch_rows(r: Tensor, J: Tensor, size: int) -> tuple[Tensor, Tensor]:
@@ -70,21 +73,15 @@ class Sven(NaturalGradientOptimizer):
     def __init__(self, params, lr: float = 0.1, k: int = 64, rtol: float = 1e-3, svd_mode: str = "kernel",
                  line_search: bool = False, param_fraction: float = 1.0, microbatch_size: int | None = None,
                  oversampling: int = 10, power_iterations: int = 2, effective_dimension: bool = False):
-        check_positive("learning rate", lr)
-        if not (isinstance(k, int) and not isinstance(k, bool) and k >= 1):
-            raise ValueError(f"Invalid k value: {k}")
-        if not (isinstance(rtol, (int, float)) and 0.0 <= rtol < 1.0):
-            raise ValueError(f"Invalid rtol value: {rtol}")
-        if svd_mode not in SVD_MODES:
-            raise ValueError(f"Invalid svd_mode value: {svd_mode} (choose one of {SVD_MODES})")
+        check_positive("lr", lr, label="learning rate")
+        check_int("k", k, 1)
+        check_range("rtol", rtol, 0.0, 1.0)
+        check_choice("svd_mode", svd_mode, SVD_MODES)
         if not (isinstance(param_fraction, (int, float)) and 0.0 < param_fraction <= 1.0):
-            raise ValueError(f"Invalid param_fraction value: {param_fraction}")
-        if microbatch_size is not None and not (isinstance(microbatch_size, int) and microbatch_size >= 1):
-            raise ValueError(f"Invalid microbatch_size value: {microbatch_size}")
-        if not (isinstance(oversampling, int) and oversampling >= 0):
-            raise ValueError(f"Invalid oversampling value: {oversampling}")
-        if not (isinstance(power_iterations, int) and power_iterations >= 0):
-            raise ValueError(f"Invalid power_iterations value: {power_iterations}")
+            raise HyperParameterError("param_fraction", param_fraction, "must be in (0, 1]")
+        check_int("microbatch_size", microbatch_size, 1, allow_none=True)
+        check_int("oversampling", oversampling, 0)
+        check_int("power_iterations", power_iterations, 0)
         defaults = dict(lr=lr, k=k, rtol=float(rtol), svd_mode=svd_mode, line_search=bool(line_search),
                         param_fraction=float(param_fraction), microbatch_size=microbatch_size,
                         oversampling=oversampling, power_iterations=power_iterations,
@@ -106,8 +103,7 @@ class Sven(NaturalGradientOptimizer):
         k, rtol, mode = min(group["k"], r.shape[0]), group["rtol"], group["svd_mode"]
         factors = None if mode == "kernel" else truncated_svd(J, k, mode, group["oversampling"], group["power_iterations"])
         if factors is None:
-            x, rank = kn.truncated_kernel_pinv(kn.kernel(J), r, k, rtol)
-            phi = J.mT @ x
+            phi, rank = kn.truncated_pinv_direction(J, r, k, rtol)
         else:
             phi, rank = truncated_pinv_apply(*factors, r, k, rtol)
         self._rank = rank
