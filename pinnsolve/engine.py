@@ -26,6 +26,7 @@ from . import forward_laplacian as fl
 from .batches import Batch
 from .errors import ResidualError
 from .jet import FunctionJet, RecordingJet
+from .parameters import ParameterLayout
 from .problem import Condition, Problem
 
 JACOBIAN_MODES = ("auto", "fast", "generic")
@@ -79,9 +80,9 @@ class ResidualEngine:
             raise ValueError(f"chunk_size must be positive or None, got {chunk_size}")
         self.problem, self.model, self.mode = problem, model, jacobian
         self.chunk_size = None if chunk_size is None else int(chunk_size)
-        self.names = [name for name, _ in model.named_parameters()]
-        self.shapes = [p.shape for _, p in model.named_parameters()]
-        self.num_params = sum(p.numel() for p in model.parameters())
+        self.layout = ParameterLayout.of(model)
+        self.names = self.layout.names
+        self.num_params = self.layout.numel
         self._plans: dict[str, _Plan] = {}
         self._chunk: int | None = None
 
@@ -90,9 +91,8 @@ class ResidualEngine:
         return dict(self.model.named_parameters())
 
     def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
-        """Split a flat ``θ: [P]`` into a parameter dict (views)."""
-        sizes = [s.numel() for s in self.shapes]
-        return {n: t.view(s) for n, t, s in zip(self.names, theta.split(sizes, dim=-1), self.shapes)}
+        """Split a flat ``θ: [P]`` into a parameter dict (views; see :class:`~pinnsolve.parameters.ParameterLayout`)."""
+        return self.layout.unflatten(theta)
 
     # ---- planning ----------------------------------------------------------------------------
     def plan(self, condition: Condition, x: Tensor, y: Tensor | None) -> _Plan:
@@ -102,9 +102,24 @@ class ResidualEngine:
         with torch.no_grad():
             n_out = self.model(x[:1]).shape[-1]
         probe = RecordingJet(x[0], n_out)
-        out = condition.residual(probe, x[0]) if y is None else condition.residual(probe, x[0], y[0])
+        try:
+            out = condition.residual(probe, x[0]) if y is None else condition.residual(probe, x[0], y[0])
+        except Exception as exc:  # noqa: BLE001 - re-raised with what a residual receives
+            raise ResidualError(
+                condition.name,
+                f"failed for one point ({type(exc).__name__}: {exc}). A residual is called for ONE point: x has shape "
+                f"[{x.shape[1]}] (write x[0] for its first coordinate, not x[:, 0]) and u is the network's jet at x "
+                "(u.value, u.grad, u.partial(i), u.laplacian()); the framework batches it. Do not index or sum over a "
+                "batch inside the residual.",
+            ) from exc
         if not isinstance(out, Tensor):
             raise ResidualError(condition.name, f"returned {type(out).__name__}; it must return a torch.Tensor built from u and x")
+        if not probe.read:
+            raise ResidualError(
+                condition.name,
+                "does not read the network (u): it has nothing to train. Build the residual from u.value, u.grad, "
+                "u.partial(i) or u.laplacian() at the point x.",
+            )
         if out.ndim > 1:
             raise ResidualError(
                 condition.name,
@@ -224,30 +239,53 @@ class ResidualEngine:
         return torch.cat(rs), J
 
     def losses_at(self, batch: Batch, thetas: Tensor, chunk: int | None = None) -> Tensor:
-        """Losses ``L(θ_m)`` for candidate parameter vectors ``thetas: [M, P]`` in batched passes.
+        """Losses ``L(θ_m)`` for candidate parameter vectors ``thetas: [M, P]`` (the grid line search).
 
-        Used by the grid line search: the candidates go through ``vmap``-ed forward passes,
-        ``chunk`` at a time (default: as many as fit in :meth:`candidate_chunk`'s memory budget),
-        with no host synchronisation.
+        ``chunk`` candidates share one ``vmap``-ed pass (default :meth:`candidates_per_pass`: one at a
+        time on the CPU, where a loop is fastest, as many as fit the memory budget on a GPU). With a
+        ``chunk_size`` the points go through in chunks of that size as well, so the line search's
+        memory follows the same budget as the Jacobian's. No host synchronisation.
         """
-        chunk = chunk or self.candidate_chunk(batch)
-        loss_of = vmap(lambda theta: self.loss(batch, self.unflatten(theta)))
+        per_pass = chunk or self.candidates_per_pass(batch)
         with torch.no_grad():
-            return torch.cat([loss_of(block) for block in thetas.split(chunk)])
+            if per_pass == 1:
+                return torch.stack([self._chunked_loss(batch, self.unflatten(theta)) for theta in thetas])
+            loss_of = vmap(lambda theta: self._chunked_loss(batch, self.unflatten(theta)))
+            return torch.cat([loss_of(block) for block in thetas.split(per_pass)])
 
-    def candidate_chunk(self, batch: Batch, budget_bytes: int | None = None) -> int:
-        """How many candidate parameter vectors one forward pass may carry.
+    def _chunked_loss(self, batch: Batch, params: dict[str, Tensor]) -> Tensor:
+        """``½‖r‖²`` with the points of each condition taken ``chunk_size`` at a time."""
+        if self.chunk_size is None:
+            return self.loss(batch, params)
+        total = 0.0
+        for c in self.problem.conditions:
+            x, y = batch[c.name]
+            for start in range(0, x.shape[0], self.chunk_size):
+                ys = None if y is None else y[start : start + self.chunk_size]
+                r = self._condition_residual(c, params, x[start : start + self.chunk_size], ys)
+                total = total + 0.5 * self._scale(c) ** 2 * r.square().sum()
+        return total
 
-        Estimate: each candidate holds about four ``[N, C, width]`` activations; the budget is a
-        quarter of the free GPU memory (read once) or 1 GiB on the CPU.
+    def candidates_per_pass(self, batch: Batch, budget_bytes: int | None = None) -> int:
+        """How many candidate parameter vectors one forward pass carries (cached after the first call).
+
+        On the CPU: 1 (a loop over candidates beats a batched pass there). On a GPU: the budget is
+        the scratch of one Jacobian chunk (``chunk_size × P`` numbers) when a ``chunk_size`` is set,
+        else a quarter of the free memory; each candidate holds about four ``[points, C, width]``
+        activations, ``C = d + 2`` channels.
         """
         if self._chunk is None:
             reference = next(self.model.parameters())
+            if not reference.is_cuda and budget_bytes is None:
+                self._chunk = 1
+                return 1
+            points = self.chunk_size or sum(points.x.shape[0] for points in batch.values())
             if budget_bytes is None:
-                budget_bytes = torch.cuda.mem_get_info(reference.device)[0] // 4 if reference.is_cuda else 2**30
+                if self.chunk_size is not None:
+                    budget_bytes = self.chunk_size * self.num_params * reference.element_size()
+                else:
+                    budget_bytes = torch.cuda.mem_get_info(reference.device)[0] // 4
             width = max((m.out_features for m in self.model.modules() if isinstance(m, nn.Linear)), default=1)
-            n_points = sum(points.x.shape[0] for points in batch.values())
-            channels = 2 + self.problem.dim
-            per_candidate = 4 * n_points * channels * width * reference.element_size()
+            per_candidate = 4 * points * (2 + self.problem.dim) * width * reference.element_size()
             self._chunk = int(max(1, min(64, budget_bytes // max(1, per_candidate))))
         return self._chunk

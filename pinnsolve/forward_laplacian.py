@@ -143,7 +143,11 @@ def residual_and_jacobian(
     record: list[tuple[Tensor, Tensor]] = []
     with torch.enable_grad():
         r = scale * apply_residual(residual, layout, propagate(model, params, x, layout, record), x, y)
-        grads = torch.autograd.grad(r.sum(), [Z for _, Z in record])
+        # a residual that happens not to depend on some layer (or on the network) gets zero columns
+        if r.requires_grad:
+            grads = torch.autograd.grad(r.sum(), [Z for _, Z in record], allow_unused=True, materialize_grads=True)
+        else:
+            grads = tuple(torch.zeros_like(Z) for _, Z in record)
     blocks = {}
     linear_names = [i for i, m in enumerate(model) if isinstance(m, nn.Linear)]
     for i, (H, _), g in zip(linear_names, record, grads):
@@ -153,7 +157,7 @@ def residual_and_jacobian(
     for name, p in params.items():
         g, H = blocks[name]
         target = out[:, column : column + p.numel()]
-        target.copy_(g[:, 0] if H is None else torch.einsum("nco,nci->noi", g, H).flatten(1))
+        target.copy_(g[:, 0] if H is None else torch.einsum("nco,nci->noi", g, H.detach()).flatten(1))
         column += p.numel()
     return r.detach()
 

@@ -165,33 +165,36 @@ class RecordingJet(Jet):
     """Probe jet: records what a residual reads and returns placeholder ones of the right shape.
 
     After the residual ran, ``needs_grad``, ``laplacian_keys`` and ``needs_hessian`` say what the
-    fast path must propagate for it.
+    fast path must propagate for it, and ``read`` whether it read the network at all.
     """
 
     def __init__(self, x: Tensor, n_outputs: int = 1):
         self._x = x
         self.dim = x.shape[-1]
         self._n_outputs = n_outputs
+        self.read = False
         self.needs_grad = False
         self.needs_hessian = False
         self.laplacian_keys: list[LaplacianKey] = []
 
     @property
     def value(self) -> Tensor:
+        self.read = True
         shape = () if self._n_outputs == 1 else (self._n_outputs,)
         return self._x.new_ones(shape)
 
     @property
     def grad(self) -> Tensor:
-        self.needs_grad = True
+        self.read = self.needs_grad = True
         return self._x.new_ones(self.dim)
 
     @property
     def hessian(self) -> Tensor:
-        self.needs_hessian = True
+        self.read = self.needs_hessian = True
         return self._x.new_ones(self.dim, self.dim)
 
     def laplacian(self, dims: Iterable[int] | None = None) -> Tensor:
+        self.read = True
         key = laplacian_key(dims, self.dim)
         if key not in self.laplacian_keys:
             self.laplacian_keys.append(key)
