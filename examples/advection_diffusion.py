@@ -55,5 +55,5 @@ def make_problem(n_interior: int = 900, n_initial: int = 60, n_boundary: int = 6
 
 if __name__ == "__main__":
     model, summary = solve(make_problem(), optimizer="lbfgs", hidden=[32, 32], run_dir="outputs/advection_diffusion",
-                           overrides=["trainer.max_steps=100"])
+                           overrides=["trainer.max_steps=100"], overwrite=True)
     print(f"l2_rms = {summary['final']['l2_rms']:.2e} after {summary['steps']} steps")

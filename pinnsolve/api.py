@@ -12,15 +12,19 @@ Example::
 
 from __future__ import annotations
 
+import shutil
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from .errors import ConfigError
+from .checkpoint import CHECKPOINT_NAME
+from .errors import ConfigError, RunDirectoryError
 from .problem import Problem
+from .run_files import atomic_write_text
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
@@ -38,10 +42,11 @@ def solve(
     problem: Problem,
     optimizer: str = "adam",
     hidden: Sequence[int] | None = None,
-    run_dir: str | Path = "outputs/solve",
+    run_dir: str | Path | None = None,
     seed: int = 0,
     overrides: Sequence[str] = (),
     resume: str | Path | None = None,
+    overwrite: bool = False,
 ):
     """Train an MLP on ``problem`` exactly as ``pinnsolve optimizer=<optimizer>`` would.
 
@@ -49,13 +54,17 @@ def solve(
         problem: the problem object.
         optimizer: a config name in ``configs/optimizer/`` (``adam``, ``lbfgs``, ``engd_w``, …).
         hidden: hidden widths of the MLP (default: the ``model`` config's).
-        run_dir: the run directory to write.
+        run_dir: the run directory to write (default ``outputs/solve/<problem>/<optimizer>/<date>``).
+            An existing run is never overwritten silently: pass ``resume=run_dir`` to continue it or
+            ``overwrite=True`` to replace it.
         seed: fixes initialisation and sampling.
         overrides: further Hydra overrides, e.g. ``["trainer.max_steps=500", "optimizer.lr=1e-3"]``.
         resume: continue from this run directory or checkpoint.
+        overwrite: delete an existing run in ``run_dir`` first.
 
     Returns:
-        ``(model, summary)``: the trained network and the run's summary dict.
+        ``(model, summary)``: the trained network and the run's summary dict. The run directory
+        holds ``.hydra/config.yaml`` (the resolved config) like a command-line run.
     """
     from .cli import build
 
@@ -64,6 +73,28 @@ def solve(
         if hidden is not None:
             cfg.model.hidden = list(hidden)
         cfg.problem = {"name": problem.name}
+    if run_dir is None:
+        run_dir = Path("outputs/solve") / problem.name / optimizer / time.strftime("%Y-%m-%d_%H-%M-%S")
+    run_dir = Path(run_dir)
+    _claim(run_dir, resume, overwrite)
+    if resume is None:
+        atomic_write_text(run_dir / ".hydra" / "config.yaml", OmegaConf.to_yaml(cfg))
     trainer = build(cfg, run_dir, problem=problem)
     summary = trainer.fit(resume=resume)
     return trainer.model, summary
+
+
+def _claim(run_dir: Path, resume, overwrite: bool) -> None:
+    """Refuse to write a new run over an existing one unless asked to; create the directory."""
+    if resume is None and (run_dir / CHECKPOINT_NAME).exists():
+        if not overwrite:
+            raise RunDirectoryError(
+                f"{run_dir} already holds a run; pass resume='{run_dir}' to continue it, overwrite=True to replace it, "
+                "or another run_dir"
+            )
+        shutil.rmtree(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunDirectoryError(f"cannot create the run directory {run_dir} ({exc.strerror or exc}); choose a "
+                                "writable place for run_dir") from exc

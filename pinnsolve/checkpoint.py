@@ -1,19 +1,22 @@
 """Checkpoints: everything needed to continue a run bit for bit.
 
-A checkpoint holds the model and optimizer state, the step, the training time so far, the point
-sampler's generator state and the global RNG states (CPU and CUDA). It is written atomically and
-read with ``torch.load(..., weights_only=True)``, so a file from elsewhere cannot run code.
+A checkpoint holds the model and optimizer state, the step, the training and wall time so far, the
+point sampler's generator state, the global RNG states (CPU and CUDA), the metrics rows up to its
+step, the run's health record, the optimizer's class and the resolved configuration. It is
+written atomically and read with ``torch.load(..., weights_only=True)``: only tensors and plain
+containers are accepted, so a file from elsewhere cannot run code.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 from pathlib import Path
 
 import torch
 
-from .errors import ConfigError
+from .errors import ConfigError, RunDirectoryError
 from .run_files import atomic_write_bytes
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -32,11 +35,23 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def optimizer_name(optimizer) -> str:
+    """``module.Class`` of an optimizer, as stored in checkpoints."""
+    cls = type(optimizer)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
-    """Serialise ``state`` and replace ``path`` atomically."""
+    """Serialise ``state`` and replace ``path`` atomically; the old file survives any failure."""
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    try:
+        atomic_write_bytes(path, buffer.getvalue())
+    except OSError as exc:
+        raise RunDirectoryError(
+            f"cannot write the checkpoint {path} ({exc.strerror or exc}). The previous checkpoint, if any, is "
+            "intact: free space or fix the permissions, then continue with resume=<run dir>"
+        ) from exc
 
 
 def locate_checkpoint(resume: str | os.PathLike) -> Path:
@@ -52,9 +67,36 @@ def locate_checkpoint(resume: str | os.PathLike) -> Path:
     return path
 
 
+def _reason(exc: Exception) -> str:
+    """The part of torch's refusal that names what was refused (without its advice to disable the check)."""
+    text = str(exc)
+    found = re.search(r"(Trying to load unsupported GLOBAL[^\n]*|Unsupported global:[^\n]*)", text)
+    if found:
+        return found.group(1).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0] if text else 'unreadable'}"
+
+
 def load_checkpoint(path: str | os.PathLike) -> dict:
     """Load a checkpoint safely (tensors and plain containers only) onto the CPU."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - re-raised with the file name and the reason
-        raise ConfigError(f"cannot load checkpoint {path}: {exc}. It must be a pinnsolve checkpoint.") from exc
+        raise ConfigError(
+            f"cannot load checkpoint {path}: it is not a pinnsolve checkpoint or holds objects other than tensors "
+            f"and plain containers, which are refused for safety ({_reason(exc)})"
+        ) from None
+    if not isinstance(state, dict) or "model" not in state or "step" not in state:
+        raise ConfigError(f"cannot load checkpoint {path}: it is not a pinnsolve checkpoint (no model state and step)")
+    return state
+
+
+def check_compatible(state: dict, path: str | os.PathLike, problem_name: str, optimizer) -> None:
+    """Refuse a checkpoint written for another problem or by another optimizer class."""
+    if state.get("problem") != problem_name:
+        raise ConfigError(f"resume: the checkpoint {path} is of problem '{state.get('problem')}', this run is '{problem_name}'")
+    saved, current = state.get("optimizer_class"), optimizer_name(optimizer)
+    if saved is not None and saved != current:
+        raise ConfigError(
+            f"resume: the checkpoint {path} was written by the optimizer {saved}, this run uses {current}. Resume with "
+            "the run's own configuration, or start a new run (another run directory) to switch optimizers"
+        )

@@ -1,40 +1,67 @@
 """The ``pinnsolve`` command: a thin Hydra shell around :func:`run`.
 
 ``run(cfg, run_dir)`` builds problem, model, optimizer and trainer from a composed config and
-trains; tests call it directly on configs composed with ``hydra.compose``. ``main`` adds the
-Hydra run directory and turns pinnsolve's errors into one clear message.
+trains; tests call it directly on configs composed with ``hydra.compose``. The Hydra task turns
+pinnsolve's errors into one clear line: a single run exits with status 2 (3 when it diverged); in a
+sweep (``-m``) every job fails alone and :mod:`pinnsolve.hydra_callbacks` reports the failures at
+the end. The task returns the final ``l2_rel`` (else the validation loss, else the loss), which
+sweepers such as Optuna minimise.
 """
 
 from __future__ import annotations
 
 import importlib.resources
+import logging
+import math
 import sys
+import traceback
 from pathlib import Path
 
 import hydra
 import torch
-import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from .checkpoint import load_checkpoint, locate_checkpoint
 from .device import resolve_dtype
 from .errors import ConfigError, PinnsolveError
+from .run_config import resumed_config
+from .run_files import write_json
 
 CONFIG_DIR = str(importlib.resources.files("pinnsolve.configs"))
 """The repository's ``configs/``, installed as the package ``pinnsolve.configs``."""
+
+log = logging.getLogger("pinnsolve")
+
+
+def _missing(exc: MissingMandatoryValue) -> ConfigError:
+    key = getattr(exc, "full_key", "") or "a value"
+    hint = " (the Python file that defines make_problem())" if key == "problem.path" else ""
+    return ConfigError(f"{key} must be given{hint}: add {key}=<value> to the command line")
 
 
 def _instantiate(node: DictConfig, what: str, **kwargs):
     try:
         return instantiate(node, **kwargs)
+    except MissingMandatoryValue as exc:
+        raise _missing(exc) from exc
     except InstantiationException as exc:
         cause = exc.__cause__ or exc
         if isinstance(cause, PinnsolveError):
             raise cause
+        if isinstance(cause, MissingMandatoryValue):
+            raise _missing(cause) from exc
         raise ConfigError(f"cannot build the {what} from its config ({cause}). Check the {what}.* keys.") from exc
+
+
+def _seed(cfg: DictConfig) -> int:
+    value = cfg.get("seed")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"seed={value}: the seed must be an integer, e.g. seed=0")
+    return value
 
 
 def build(cfg: DictConfig, run_dir: str | Path, problem=None):
@@ -42,14 +69,25 @@ def build(cfg: DictConfig, run_dir: str | Path, problem=None):
 
     ``problem`` replaces ``cfg.problem`` when given (the Python API passes a Problem object).
     """
+    seed = _seed(cfg)
+    try:
+        config = OmegaConf.to_container(cfg, resolve=True)
+    except MissingMandatoryValue as exc:
+        raise _missing(exc) from exc
+    except OmegaConfBaseException as exc:
+        raise ConfigError(f"the configuration does not resolve: {exc}") from exc
     problem = problem if problem is not None else _instantiate(cfg.problem, "problem")
-    torch.manual_seed(int(cfg.seed))
+    torch.manual_seed(seed)
     dtype = resolve_dtype(cfg.trainer.dtype)
-    model = _instantiate(cfg.model, "model")(in_features=problem.dim, out_features=problem.n_outputs, dtype=dtype)
+    model_factory = _instantiate(cfg.model, "model")
+    try:
+        model = model_factory(in_features=problem.dim, out_features=problem.n_outputs, dtype=dtype)
+    except (ValueError, TypeError) as exc:
+        settings = ", ".join(f"model.{k}={v}" for k, v in config["model"].items() if not k.startswith("_"))
+        raise ConfigError(f"cannot build the model: {exc} ({settings})") from exc
     optimizer = _instantiate(cfg.optimizer, "optimizer")
-    config = OmegaConf.to_container(cfg, resolve=True)
     trainer = _instantiate(cfg.trainer, "trainer")(
-        problem=problem, model=model, optimizer=optimizer, run_dir=run_dir, seed=int(cfg.seed), config=config
+        problem=problem, model=model, optimizer=optimizer, run_dir=run_dir, seed=seed, config=config
     )
     return trainer
 
@@ -62,40 +100,56 @@ def run(cfg: DictConfig, run_dir: str | Path | None = None) -> dict:
     return trainer.fit(resume=cfg.get("resume"))
 
 
-def _resumed_config(cfg: DictConfig) -> tuple[DictConfig, Path]:
-    """On resume, continue the earlier run with its own config; ``trainer.*`` overrides still apply."""
-    checkpoint = locate_checkpoint(cfg.resume)
-    saved = checkpoint.parent / ".hydra" / "config.yaml"
-    if not saved.is_file():
-        return cfg, checkpoint.parent
-    old = OmegaConf.create(yaml.safe_load(saved.read_text()))
-    overrides = HydraConfig.get().overrides.task if HydraConfig.initialized() else []
-    for item in overrides:
-        key, _, value = item.lstrip("+").partition("=")
-        if key.startswith("trainer."):
-            OmegaConf.update(old, key, yaml.safe_load(value), force_add=True)
-        elif key not in ("resume", "seed") and not key.startswith("hydra"):
-            print(f"pinnsolve: resuming with the run's own config; ignoring override '{item}'", file=sys.stderr)
-    old.resume = str(checkpoint)
-    load_checkpoint(checkpoint)  # fail early on an unreadable file
-    return old, checkpoint.parent
+def objective(summary: dict) -> float:
+    """What a sweeper minimises: ``l2_rel``, else ``val_loss``, else ``loss``; NaN for a diverged run."""
+    if summary.get("status") == "diverged":
+        return math.nan
+    final = summary.get("final", {})
+    for key in ("l2_rel", "val_loss", "loss"):
+        if key in final:
+            return float(final[key])
+    return math.nan
+
+
+def _report(summary: dict, run_dir) -> None:
+    final = ", ".join(f"{k} {v:.3e}" for k, v in summary["final"].items())
+    print(f"{summary['problem']}: {summary['status']} after {summary['steps']} steps, {summary['train_time_s']:.1f} s: {final}")
+    print(f"run directory: {run_dir}")
+
+
+def task(cfg: DictConfig) -> float:
+    """The Hydra task: one run (or resume), errors said in one line, the sweep objective returned."""
+    sys.path.insert(0, str(Path.cwd()))  # problem modules next to the user's working directory
+    hydra_cfg = HydraConfig.get()
+    sweep = hydra_cfg.mode == RunMode.MULTIRUN
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    try:
+        if cfg.get("resume"):
+            cfg, run_dir = resumed_config(cfg.resume, list(hydra_cfg.overrides.task))
+        summary = run(cfg, run_dir)
+    except Exception as exc:  # noqa: BLE001 - each kind is reported below
+        message = str(exc) if isinstance(exc, PinnsolveError) else "".join(traceback.format_exception(exc)).rstrip()
+        if not sweep:
+            if isinstance(exc, PinnsolveError):  # Hydra would print a traceback; the message says it all
+                print(f"pinnsolve: error: {message}", file=sys.stderr)
+                sys.exit(2)
+            raise
+        log.error(f"job failed: {message}")
+        write_json(run_dir / "failure.json", {"status": "failed", "error": type(exc).__name__, "message": message})
+        return math.nan
+    _report(summary, run_dir)
+    if summary["status"] == "diverged":
+        reason = summary["diverged"]
+        print(f"pinnsolve: the run diverged: {reason['reason']}; {reason['advice']}. The checkpoint holds step "
+              f"{reason['kept_step']}.", file=sys.stderr)
+        if not sweep:
+            sys.exit(3)
+    return objective(summary)
 
 
 @hydra.main(version_base=None, config_path=CONFIG_DIR, config_name="config")
-def _hydra_main(cfg: DictConfig) -> None:
-    sys.path.insert(0, str(Path.cwd()))  # problem modules next to the user's working directory
-    run_dir = None
-    try:
-        if cfg.get("resume"):
-            cfg, run_dir = _resumed_config(cfg)
-        summary = run(cfg, run_dir)
-    except PinnsolveError as exc:  # Hydra would print a traceback; the message says it all
-        print(f"pinnsolve: error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    final = ", ".join(f"{k} {v:.3e}" for k, v in summary["final"].items())
-    out = run_dir or HydraConfig.get().runtime.output_dir
-    print(f"{summary['problem']}: {summary['status']} after {summary['steps']} steps, {summary['train_time_s']:.1f} s: {final}")
-    print(f"run directory: {out}")
+def _hydra_main(cfg: DictConfig) -> float:
+    return task(cfg)
 
 
 def main() -> None:

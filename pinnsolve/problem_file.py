@@ -3,7 +3,7 @@
 The file defines ``make_problem(**kwargs) -> Problem`` (or a module-level ``problem``). From the
 command line::
 
-    pinnsolve problem=from_file problem.path=examples/heat1d_custom.py
+    pinnsolve problem=from_file problem.path=examples/advection_diffusion.py
 
 and extra keyword arguments with ``+problem.<name>=<value>``.
 """

@@ -19,12 +19,19 @@ from pathlib import Path
 BASE_COLUMNS = ["step", "time_s", "loss", "l2_rms", "l2_rel"]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never a part."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600 files; results are for colleagues too
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -44,6 +51,18 @@ def write_json(path: str | os.PathLike, obj: dict) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
 
+def _complete(row: dict, columns: list[str]) -> bool:
+    """Whether a CSV row has every column and an integer step (not cut off mid-row)."""
+    if None in row or any(row.get(c) is None for c in columns):
+        return False
+    try:
+        int(row["step"])
+        float(row["loss"])
+    except (TypeError, ValueError, KeyError):
+        return False
+    return True
+
+
 class MetricsLog:
     """Rows of ``metrics.csv``, kept in memory and rewritten atomically on :meth:`flush`.
 
@@ -60,14 +79,24 @@ class MetricsLog:
         self.min_interval_s = min_interval_s
         self._last_flush = time.monotonic()
 
+    def state_dict(self) -> dict:
+        """Columns and rows (plain strings and numbers: checkpoint material)."""
+        return {"columns": list(self.columns), "rows": [dict(row) for row in self.rows]}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.columns, self.rows = list(state["columns"]), [dict(row) for row in state["rows"]]
+
     def load(self, up_to_step: int) -> None:
-        """Read an existing file, keeping rows with ``step <= up_to_step``."""
+        """Read an existing file (checkpoints without their own rows), keeping rows with ``step <= up_to_step``.
+
+        Rows that do not parse (a file cut mid-row by a crash or a full disk) are dropped.
+        """
         if not self.path.exists():
             return
         with open(self.path, newline="") as f:
             reader = csv.DictReader(f)
             self.columns = list(reader.fieldnames or BASE_COLUMNS)
-            self.rows = [row for row in reader if int(row["step"]) <= up_to_step]
+            self.rows = [row for row in reader if _complete(row, self.columns) and int(row["step"]) <= up_to_step]
 
     def append(self, row: dict) -> None:
         for key in row:

@@ -1,17 +1,19 @@
-"""The training loop: sample, step, evaluate, log, checkpoint, resume.
+"""The training loop: sample, step, watch, log, checkpoint, resume.
 
 One seed fixes the initialisation (set by the caller before building the model), every point
 drawn (:class:`~pinnsolve.batches.BatchSampler`) and the optimizer's randomness (the global RNG,
-saved in checkpoints). The loop stops at ``max_steps`` or when the training time reaches
-``time_budget`` seconds; evaluation, logging and checkpointing are not counted as training time.
+saved in checkpoints). The loop stops at ``max_steps``, when the training time reaches
+``time_budget`` seconds, on a stop request (Ctrl-C, SIGTERM), or when the run diverges
+(:mod:`pinnsolve.health`); evaluation, logging and checkpointing are not counted as training time.
 Natural-gradient optimizers (``requires_jacobian = True``) receive an
 :class:`~pinnsolve.optim.closure.EngineClosure`; first-order ones a standard closure.
 """
 
 from __future__ import annotations
 
-import math
-import signal
+import copy
+import json
+import logging
 import time
 from pathlib import Path
 
@@ -20,38 +22,19 @@ from torch import nn
 
 from . import plots
 from .batches import BatchSampler
-from .checkpoint import CHECKPOINT_NAME, load_checkpoint, locate_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import CHECKPOINT_NAME, check_compatible, load_checkpoint, locate_checkpoint, optimizer_name
+from .checkpoint import rng_state, save_checkpoint, set_rng_state
 from .device import resolve_device, resolve_dtype, strict_float_math
-from .engine import ResidualEngine
-from .errors import ConfigError, NonFiniteError
+from .engine import JACOBIAN_MODES, ResidualEngine
+from .errors import ConfigError, RunDirectoryError
 from .evaluation import ErrorMetric
+from .health import RunHealth
 from .problem import Problem
 from .progress import ProgressDisplay
 from .run_files import MetricsLog, write_json
+from .trainer_setup import StopRequest, build_optimizer, check_loss_is_finite, parameters_without_gradient
 
-
-class _StopRequest:
-    """Turns the first SIGINT/SIGTERM into a request to stop after the current step."""
-
-    def __init__(self):
-        self.requested, self._previous = False, {}
-
-    def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                self._previous[sig] = signal.signal(sig, self._handle)
-            except ValueError:  # not the main thread
-                pass
-        return self
-
-    def _handle(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc):
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+log = logging.getLogger("pinnsolve")
 
 
 class Trainer:
@@ -60,7 +43,7 @@ class Trainer:
     Args:
         problem: the conditions to satisfy.
         model: the network (moved to ``device``/``dtype``).
-        optimizer: a factory ``params -> torch.optim.Optimizer`` (Hydra ``_partial_``).
+        optimizer: a factory ``params -> torch.optim.Optimizer`` (Hydra ``_partial_``) or an optimizer.
         run_dir: where metrics, checkpoint, summary and plots go.
         max_steps: stop after this many steps.
         time_budget: stop once training time reaches this many seconds (``None``: no limit).
@@ -69,13 +52,15 @@ class Trainer:
         seed: fixes the points drawn (the caller seeds the initialisation).
         resample: redraw non-fixed points every step.
         jacobian: ``auto``, ``fast`` or ``generic`` (see :class:`~pinnsolve.engine.ResidualEngine`).
-        chunk_size: points per Jacobian chunk (``None``: all at once).
+        chunk_size: points per Jacobian chunk and per line-search pass (memory), ``None`` for all.
         log_every: steps between rows of ``metrics.csv`` (the loss is read, a host sync).
         eval_every: steps between error evaluations (a multiple of ``log_every``; default ``log_every``).
         checkpoint_every: steps between checkpoints.
+        divergence_factor: stop as diverged when the loss exceeds this multiple of the step-0 loss
+            (``None``: only non-finite losses and 1e10-fold spikes count).
         progress: show the live progress display.
         plots: write PNG plots at the end.
-        config: the resolved configuration, stored in checkpoints and the summary.
+        config: the resolved configuration, stored in checkpoints and used in messages.
     """
 
     def __init__(
@@ -95,31 +80,41 @@ class Trainer:
         log_every: int = 10,
         eval_every: int | None = None,
         checkpoint_every: int = 100,
+        divergence_factor: float | None = 1e4,
         progress: bool = True,
         plots: bool = True,
         config: dict | None = None,
     ):
         for name, value in [("max_steps", max_steps), ("log_every", log_every), ("checkpoint_every", checkpoint_every)]:
-            if int(value) < 1:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"trainer.{name} must be a positive integer, got {value}")
         if time_budget is not None and not float(time_budget) > 0:
             raise ConfigError(f"trainer.time_budget must be a positive number of seconds or null, got {time_budget}")
+        if jacobian not in JACOBIAN_MODES:
+            raise ConfigError(f"trainer.jacobian={jacobian} is not one of {JACOBIAN_MODES}")
+        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+            raise ConfigError(f"trainer.chunk_size={chunk_size}: give a positive number of points per chunk, or null for all")
+        if divergence_factor is not None and not float(divergence_factor) > 1:
+            raise ConfigError(f"trainer.divergence_factor={divergence_factor}: give a factor > 1, or null")
         eval_every = int(eval_every or log_every)
-        if eval_every % int(log_every):
+        if eval_every % log_every:
             raise ConfigError(f"trainer.eval_every ({eval_every}) must be a multiple of trainer.log_every ({log_every})")
         self.device, self.dtype = resolve_device(device), resolve_dtype(dtype)
         strict_float_math()
-        self.problem, self.run_dir = problem, Path(run_dir)
+        self.problem, self.run_dir, self.config, self.seed = problem, Path(run_dir), config, seed
         self.model = model.to(self.device, self.dtype)
-        self.optimizer = optimizer(params=self.model.parameters()) if callable(optimizer) and not isinstance(optimizer, torch.optim.Optimizer) else optimizer
+        self.optimizer = build_optimizer(optimizer, self.model, (config or {}).get("optimizer"))
         self.engine = ResidualEngine(problem, self.model, jacobian=jacobian, chunk_size=chunk_size)
         self.sampler = BatchSampler(problem, seed, self.device, self.dtype, resample=resample)
         self.metric = ErrorMetric(problem.exact, self.sampler.eval_points) if problem.exact is not None else None
-        self.max_steps, self.time_budget = int(max_steps), None if time_budget is None else float(time_budget)
-        self.log_every, self.eval_every, self.checkpoint_every = int(log_every), eval_every, int(checkpoint_every)
-        self.show_progress, self.make_plots, self.config, self.seed = progress, plots, config, seed
+        self.max_steps, self.time_budget = max_steps, None if time_budget is None else float(time_budget)
+        self.log_every, self.eval_every, self.checkpoint_every = log_every, eval_every, checkpoint_every
+        self.show_progress, self.make_plots = progress, plots
         self.metrics = MetricsLog(self.run_dir / "metrics.csv")
-        self.step, self.train_time = 0, 0.0
+        self.health = RunHealth(divergence_factor)
+        self.step, self.train_time, self.previous_wall_time = 0, 0.0, 0.0
+        self.notices: list[str] = []
+        self._healthy: tuple[int, dict] | None = None
 
     # ---- one step ----------------------------------------------------------------------------
     def _step(self, batch) -> torch.Tensor:
@@ -137,23 +132,9 @@ class Trainer:
         loss = self.optimizer.step(closure)
         return loss.detach()
 
-    # ---- checks and records ----------------------------------------------------------------------
-    def _check_finite(self, loss: float, batch) -> None:
-        if math.isfinite(loss):
-            return
-        with torch.no_grad():
-            per_condition = self.engine.condition_residuals(batch)
-        bad = {name: int((~torch.isfinite(r)).sum()) for name, r in per_condition.items()}
-        bad = {name: count for name, count in bad.items() if count} or {"(none; the parameters)": 0}
-        raise NonFiniteError(
-            f"step {self.step}: the loss is {loss}. Non-finite residual values per condition: {bad}. "
-            "If this happens at step 0, the residual divides by zero or takes a log/sqrt of a negative "
-            "number; later, the step is too large: lower the learning rate or raise the damping."
-        )
-
-    def _record(self, loss: float, batch, evaluate: bool) -> dict:
+    # ---- records and state ---------------------------------------------------------------------
+    def _record(self, loss: float, evaluate: bool) -> dict:
         row = {"step": self.step, "time_s": f"{self.train_time:.6f}", "loss": float(loss)}
-        self._check_finite(row["loss"], batch)
         if evaluate:
             row.update(self._evaluate())
         for key, value in getattr(self.optimizer, "diagnostics", {}).items():
@@ -171,27 +152,24 @@ class Trainer:
                 values.update(self.problem.metrics(self.model))
         return {k: float(v) for k, v in values.items()}
 
-    def _state(self) -> dict:
+    def _state(self, wall_time: float) -> dict:
         return {
             "step": self.step,
             "train_time": self.train_time,
+            "wall_time": wall_time,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "optimizer_class": optimizer_name(self.optimizer),
             "sampler": self.sampler.state_dict(),
             "rng": rng_state(),
             "seed": self.seed,
             "problem": self.problem.name,
+            "metrics": self.metrics.state_dict(),
+            "health": self.health.state_dict(),
+            "config": self.config,
         }
 
-    def _save(self) -> None:
-        save_checkpoint(self.run_dir / CHECKPOINT_NAME, self._state())
-        self.metrics.flush()
-
-    def load(self, resume: str | Path) -> None:
-        """Continue from a checkpoint file or a run directory holding one."""
-        state = load_checkpoint(locate_checkpoint(resume))
-        if state.get("problem") != self.problem.name:
-            raise ConfigError(f"resume: the checkpoint is of problem '{state.get('problem')}', this run is '{self.problem.name}'")
+    def _restore(self, state: dict, metrics: bool = True) -> None:
         try:
             self.model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
@@ -200,49 +178,126 @@ class Trainer:
         self.sampler.load_state_dict(state["sampler"])
         set_rng_state(state["rng"])
         self.step, self.train_time = int(state["step"]), float(state["train_time"])
-        self.metrics.load(self.step)
+        self.health.load_state_dict(state.get("health", {}))
+        if not metrics:
+            return
+        if "metrics" in state:
+            self.metrics.load_state_dict(state["metrics"])
+        else:  # a checkpoint of an earlier version: its rows are in metrics.csv
+            self.metrics.load(self.step)
+
+    def _save(self, wall_time: float, state: dict | None = None) -> None:
+        save_checkpoint(self.run_dir / CHECKPOINT_NAME, state if state is not None else self._state(wall_time))
+        self.metrics.flush()
+
+    def load(self, resume: str | Path) -> None:
+        """Continue from a checkpoint file or a run directory holding one."""
+        path = locate_checkpoint(resume)
+        state = load_checkpoint(path)
+        check_compatible(state, path, self.problem.name, self.optimizer)
+        self._restore(state)
+        self.previous_wall_time = float(state.get("wall_time", 0.0))
+
+    def _done(self) -> bool:
+        return self.step >= self.max_steps or (self.time_budget is not None and self.train_time >= self.time_budget)
 
     # ---- the loop ------------------------------------------------------------------------------
     def fit(self, resume: str | Path | None = None) -> dict:
-        """Train until ``max_steps`` or ``time_budget``; returns the summary (also in ``summary.json``)."""
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        """Train until ``max_steps``, ``time_budget``, a stop request or divergence; returns the summary
+        (also in ``summary.json``; ``status`` is ``finished``, ``interrupted`` or ``diverged``)."""
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunDirectoryError(f"cannot create the run directory {self.run_dir} ({exc.strerror or exc}); choose a "
+                                    "writable place (hydra.run.dir=… on the command line, run_dir= in solve())") from exc
         if resume:
             self.load(resume)
-        wall_start, status = time.perf_counter(), "finished"
-        last_row, last_log = None, (self.step, self.train_time)
+            if self._done():
+                return self._nothing_to_do()
+        wall_start, status, diverged = time.perf_counter(), "finished", None
+        wall = lambda: self.previous_wall_time + time.perf_counter() - wall_start  # noqa: E731
+        last_log = (self.step, self.train_time)
         display = ProgressDisplay(f"{self.problem.name}", self.max_steps, self.show_progress)
-        with _StopRequest() as stop, display:
-            while self.step < self.max_steps and (self.time_budget is None or self.train_time < self.time_budget):
+        with StopRequest() as stop, display:
+            while not self._done():
                 batch = self.sampler()
                 if self.step == 0 and not self.metrics.rows:
-                    with torch.no_grad():
-                        last_row = self._record(float(self.engine.loss(batch)), batch, evaluate=True)
+                    self._first_record(batch)
                 start = time.perf_counter()
                 loss = self._step(batch)
                 self.step += 1
                 checkpointing = self.step % self.checkpoint_every == 0
-                logging = checkpointing or self.step % self.log_every == 0 or self.step == self.max_steps
-                if logging:
+                logging_now = checkpointing or self.step % self.log_every == 0 or self.step == self.max_steps
+                if logging_now:
                     loss_value = float(loss)  # the one host sync per logged step
                 self.train_time += time.perf_counter() - start
-                if logging:
-                    last_row = self._record(loss_value, batch, evaluate=self.step % self.eval_every == 0)
+                if logging_now:
+                    reason = self.health.check(self.step, loss_value)
+                    row = self._record(loss_value, evaluate=reason is None and self.step % self.eval_every == 0)
+                    if reason is not None:
+                        status, diverged = "diverged", reason
+                        break
+                    self._remember_healthy_state()
                     per_step = (self.train_time - last_log[1]) / max(1, self.step - last_log[0])
                     last_log = (self.step, self.train_time)
                     left = [(self.max_steps - self.step) * per_step]
                     if self.time_budget is not None:
                         left.append(self.time_budget - self.train_time)
-                    display.update(self.step, loss_value, last_row.get("l2_rms"), per_step, min(left), force_line=checkpointing)
+                    display.update(self.step, loss_value, row.get("l2_rms"), per_step, min(left), force_line=checkpointing)
                     if checkpointing:
-                        self._save()
+                        self._save(wall())
                     else:
                         self.metrics.flush_if_due()
                 if stop.requested:
                     status = "interrupted"
                     break
-        return self._finish(status, time.perf_counter() - wall_start)
+        return self._finish(status, wall(), diverged)
 
-    def _finish(self, status: str, wall_time: float) -> dict:
+    def _first_record(self, batch) -> None:
+        """Row 0: the initial loss (a non-finite one means a broken residual) and parameters no residual reaches."""
+        with torch.no_grad():
+            loss = float(self.engine.loss(batch))
+        check_loss_is_finite(loss, self.engine, batch)
+        self.health.check(0, loss)
+        self._record(loss, evaluate=True)
+        unreached = parameters_without_gradient(self.engine, self.optimizer, batch)
+        if unreached:
+            self._notice(f"no residual depends on the parameters {unreached} (an all-zero column of J): they cannot "
+                         "move. Check that the residuals read the network they belong to.")
+        self._remember_healthy_state()
+
+    def _remember_healthy_state(self) -> None:
+        """A copy of the state at this (healthy) logged step, kept in memory for a divergence."""
+        state = self._state(0.0)
+        metrics = state.pop("metrics")
+        self._healthy = (self.step, copy.deepcopy(state), len(metrics["rows"]))
+
+    def _notice(self, message: str) -> None:
+        self.notices.append(message)
+        log.warning(message)
+
+    def _nothing_to_do(self) -> dict:
+        self._notice(f"nothing to do: the run already has {self.step} steps (trainer.max_steps={self.max_steps}"
+                     f"{'' if self.time_budget is None else f', time_budget={self.time_budget:g} s'}); raise "
+                     "trainer.max_steps (or trainer.time_budget) to continue it. Its results are unchanged.")
+        try:
+            summary = json.loads((self.run_dir / "summary.json").read_text())
+        except (OSError, ValueError):
+            summary = {"problem": self.problem.name, "status": "finished", "steps": self.step,
+                       "train_time_s": self.train_time, "final": {}}
+        summary["notices"] = list(self.notices)
+        return summary
+
+    def _finish(self, status: str, wall_time: float, diverged: str | None) -> dict:
+        checkpoint_state = None
+        if diverged is not None:
+            good_step, good_state, n_rows = self._healthy
+            self._notice(f"the run diverged: {diverged}. Kept the state of step {good_step} as the checkpoint; "
+                         f"{RunHealth.advice((self.config or {}).get('optimizer'))}.")
+            metrics = self.metrics.state_dict()
+            self._restore(good_state, metrics=False)  # metrics.csv keeps the diverged rows; the checkpoint's end at good_step
+            checkpoint_state = dict(good_state, wall_time=wall_time,
+                                    metrics={"columns": metrics["columns"], "rows": metrics["rows"][:n_rows]})
         generator_state = self.sampler.state_dict()
         batch = self.sampler()  # a fresh batch for the final loss, without moving the run's RNG on
         self.sampler.load_state_dict(generator_state)
@@ -252,9 +307,9 @@ class Trainer:
         row = next((r for r in self.metrics.rows if int(r["step"]) == self.step), None)
         if row is None:
             self.metrics.append({"step": self.step, "time_s": f"{self.train_time:.6f}", **final})
-        else:
+        elif diverged is None:
             row.update({k: v for k, v in final.items() if k != "loss" and row.get(k) in ("", None)})
-        self._save()
+        self._save(wall_time, checkpoint_state)
         summary = {
             "problem": self.problem.name,
             "optimizer": type(self.optimizer).__name__,
@@ -271,7 +326,11 @@ class Trainer:
             "jacobian_paths": self.engine.paths(),
             "seed": self.seed,
             "torch": torch.__version__,
+            "notices": list(self.notices),
         }
+        if diverged is not None:
+            summary["diverged"] = {"reason": diverged, "kept_step": self.step,
+                                   "advice": RunHealth.advice((self.config or {}).get("optimizer"))}
         write_json(self.run_dir / "summary.json", summary)
         if self.make_plots:
             plots.write_all(self.run_dir, self.metrics, self.problem, self.model, self.metric)

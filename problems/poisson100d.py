@@ -6,7 +6,6 @@ Network 100-768-768-512-512-1 (1 325 057 parameters), 100 interior and 50 bounda
 resampled every step (``N = 150``, SPEC §4/§5).
 """
 
-import torch
 
 from pinnsolve import Box, BoxBoundary, Condition, Problem
 

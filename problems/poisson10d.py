@@ -6,7 +6,6 @@ Network 10-256-256-128-128-1 (118 145 parameters), 3000 interior and 500 boundar
 every step (SPEC §4).
 """
 
-import torch
 
 from pinnsolve import Box, BoxBoundary, Condition, Problem
 

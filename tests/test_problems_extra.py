@@ -4,6 +4,7 @@
 """
 
 import gzip
+import math
 import importlib
 import inspect
 import sys
@@ -231,7 +232,13 @@ def test_experiment_configs_compose_and_run(name, tmp_path):
     accepted = inspect.signature(get_method(optimizer["_target_"])).parameters
     assert {k for k in optimizer if not k.startswith("_")} <= set(accepted)
     summary = run(cfg, tmp_path)
-    assert summary["steps"] == 2 and summary["status"] == "finished"
+    if summary["status"] == "diverged":
+        # the papers' fixed steps are tuned for their networks; on this 8-8 toy one a fixed step may blow up,
+        # which the run must then say (and keep a finite state), not report as finished
+        assert optimizer.get("line_search") is False and summary["diverged"]["reason"]
+        assert math.isfinite(summary["final"]["loss"])
+    else:
+        assert summary["steps"] == 2 and summary["status"] == "finished"
 
 
 def test_experiment_configs_carry_the_papers_values():

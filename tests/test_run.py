@@ -20,7 +20,8 @@ def final_state(run_dir):
 
 @pytest.mark.parametrize("optimizer", ["adam", "lbfgs", "spring", "sven"])
 def test_killed_then_resumed_run_equals_uninterrupted(optimizer, tmp_path, monkeypatch):
-    cfg = compose_config([*BASE, f"optimizer={optimizer}", "trainer.max_steps=20"])
+    cfg = compose_config([*BASE, f"optimizer={optimizer}", "trainer.max_steps=20",
+                          *(["optimizer.line_search=true"] if optimizer == "sven" else [])])
     run(cfg, tmp_path / "straight")
 
     original_step = Trainer._step

@@ -1,0 +1,160 @@
+"""Resuming a run with its own configuration, safely.
+
+A run directory may come from someone else, so what it holds is data, never code:
+
+- the configuration is taken from the checkpoint (or ``.hydra/config.yaml`` for older runs) and
+  every ``_target_`` in it must be one that pinnsolve's own config groups name, at its place
+  (``problem``, ``model``, ``optimizer``, ``trainer``); anything else is refused;
+- a problem loaded from a user's Python file (``problem=from_file``) runs that file: resuming it
+  needs ``problem=from_file problem.path=<the same file>`` on the command line, as the user's consent;
+- a checkpoint whose problem or optimizer differs from the run directory's ``.hydra/config.yaml``
+  does not belong to that run and is refused;
+- the checkpoint is read with ``torch.load(..., weights_only=True)`` (:mod:`pinnsolve.checkpoint`).
+
+``trainer.*`` overrides given with ``resume=`` apply (e.g. a larger ``trainer.max_steps``); any
+other override is reported and ignored. The merged configuration replaces the run's
+``.hydra/config.yaml`` and the applied overrides are appended to ``.hydra/resumes.yaml``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import logging
+import time
+from pathlib import Path
+
+import yaml
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import DictConfig, OmegaConf
+
+from .checkpoint import load_checkpoint, locate_checkpoint
+from .errors import ConfigError
+from .run_files import atomic_write_text
+
+log = logging.getLogger("pinnsolve")
+
+GROUPS = ("problem", "model", "optimizer", "trainer")
+FROM_FILE_TARGET = "pinnsolve.problem_file.load_problem"
+
+
+@functools.lru_cache(maxsize=1)
+def known_targets() -> dict[str, frozenset[str]]:
+    """``{group: _target_ values}`` named by pinnsolve's own config files."""
+    root = Path(str(importlib.resources.files("pinnsolve.configs")))
+    found: dict[str, set[str]] = {group: set() for group in GROUPS}
+    for group in GROUPS:
+        for file in (root / group).glob("*.yaml"):
+            node = yaml.safe_load(file.read_text()) or {}
+            node = node.get(group, node) if "_target_" not in node else node
+            if isinstance(node, dict) and "_target_" in node:
+                found[group].add(node["_target_"])
+    return {group: frozenset(targets) for group, targets in found.items()}
+
+
+def _targets(node, path: str = ""):
+    """``(key path, _target_)`` of every node that names a ``_target_``, at any depth."""
+    if isinstance(node, dict):
+        if "_target_" in node:
+            yield path, node["_target_"]
+        for key, value in node.items():
+            yield from _targets(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _targets(value, f"{path}[{i}]")
+
+
+def check_targets(config: dict, source: str | Path) -> None:
+    """Refuse a configuration whose ``_target_`` values are not pinnsolve's own."""
+    known = known_targets()
+    for path, target in _targets(config):
+        if path not in known or target not in known[path]:
+            raise ConfigError(
+                f"resume: {source} names _target_ '{target}' at '{path or '<root>'}', which is not one of pinnsolve's "
+                "own problems, models, optimizers or trainers. A run directory only selects them; it cannot name code "
+                "to run. Start a new run with the settings you want instead."
+            )
+
+
+def saved_config(checkpoint: Path, state: dict | None = None) -> dict:
+    """The run's resolved configuration: from the checkpoint, else ``.hydra/config.yaml`` beside it."""
+    state = state if state is not None else load_checkpoint(checkpoint)
+    config = state.get("config")
+    source: str | Path = checkpoint
+    if config is None:
+        source = checkpoint.parent / ".hydra" / "config.yaml"
+        if not source.is_file():
+            raise ConfigError(f"resume: {checkpoint} carries no configuration and {source} does not exist")
+        config = yaml.safe_load(source.read_text())
+    if not isinstance(config, dict) or not all(isinstance(config.get(g), dict) for g in ("problem", "model", "optimizer")):
+        raise ConfigError(f"resume: {source} does not hold a pinnsolve configuration")
+    if "_target_" not in config["problem"]:
+        raise ConfigError(f"resume: this run was started from Python with solve(); continue it there with "
+                          f"solve(problem, ..., resume='{checkpoint.parent}')")
+    check_targets(config, source)
+    _check_belongs(checkpoint, config)
+    return config
+
+
+def _check_belongs(checkpoint: Path, config: dict) -> None:
+    """A checkpoint carrying its config must agree with the run directory's ``.hydra/config.yaml``."""
+    saved = checkpoint.parent / ".hydra" / "config.yaml"
+    if not saved.is_file():
+        return
+    try:
+        directory = yaml.safe_load(saved.read_text()) or {}
+    except yaml.YAMLError:
+        return
+    for group in ("problem", "optimizer"):
+        theirs = (directory.get(group) or {}).get("_target_") if isinstance(directory.get(group), dict) else None
+        ours = config[group].get("_target_")
+        if theirs is not None and theirs != ours:
+            raise ConfigError(
+                f"resume: {checkpoint} was written by a run of {group} '{ours}', but {saved} says '{theirs}': the "
+                "checkpoint does not belong to this run directory. Resume the run it came from, or start a new run"
+            )
+
+
+def parse_overrides(overrides: list[str]) -> list[tuple[str, object, str]]:
+    """``(key, value, text)`` of Hydra command-line overrides, parsed by Hydra's own parser."""
+    parsed = OverridesParser.create().parse_overrides(list(overrides))
+    return [(o.key_or_group, o.value(), o.input_line) for o in parsed]
+
+
+def resumed_config(resume: str, overrides: list[str]) -> tuple[DictConfig, Path]:
+    """The configuration to continue ``resume`` with, and its run directory (see the module doc)."""
+    checkpoint = locate_checkpoint(resume)
+    run_dir = checkpoint.parent
+    config = OmegaConf.create(saved_config(checkpoint))
+    applied, ignored, path_given = [], [], None
+    for key, value, text in parse_overrides(overrides):
+        if key.startswith("trainer."):
+            OmegaConf.update(config, key, value, force_add=True)
+            applied.append(text)
+        elif key == "problem.path":
+            path_given = value
+        elif key not in ("resume", "problem") and not key.startswith("hydra"):
+            ignored.append(text)
+    for text in ignored:
+        log.warning(f"resuming with the run's own config; ignoring override '{text}' (only trainer.* overrides apply)")
+    if config.problem._target_ == FROM_FILE_TARGET:
+        saved_path = Path(str(config.problem.path)).expanduser().resolve()
+        if path_given is None or Path(str(path_given)).expanduser().resolve() != saved_path:
+            raise ConfigError(
+                f"resume: this run's problem comes from the Python file {saved_path}; resuming runs that file. Give "
+                f"problem=from_file problem.path={saved_path} on the command line to confirm you trust it"
+            )
+    config.resume = str(checkpoint)
+    _record(run_dir, config, applied, ignored)
+    return config, run_dir
+
+
+def _record(run_dir: Path, config: DictConfig, applied: list[str], ignored: list[str]) -> None:
+    """Rewrite ``.hydra/config.yaml`` with the merged config; append this resume to ``.hydra/resumes.yaml``."""
+    hydra_dir = run_dir / ".hydra"
+    atomic_write_text(hydra_dir / "config.yaml", OmegaConf.to_yaml(config))
+    history_file = hydra_dir / "resumes.yaml"
+    history = yaml.safe_load(history_file.read_text()) if history_file.is_file() else None
+    history = history if isinstance(history, list) else []
+    history.append({"time": time.strftime("%Y-%m-%d %H:%M:%S"), "applied": applied, "ignored": ignored})
+    atomic_write_text(history_file, yaml.safe_dump(history, sort_keys=False))
