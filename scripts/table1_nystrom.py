@@ -17,15 +17,13 @@ Writes table1_nystrom.csv and table1_nystrom.png (time and memory against sketch
 standard / GPU-efficient time ratio) into --out.
 """
 
-import ctypes
-import os
 import statistics
 import tempfile
-import threading
 import time
 
 import pandas as pd
 import torch
+from measure import PeakRSS
 from reproduce_common import Budget, Panel, Run, make_parser, mode_of, plot_panels, run_overrides, write_csv
 
 from pinnsolve.optim.sketch import nystrom_gpu_efficient, nystrom_standard
@@ -34,48 +32,6 @@ SIZES = {"smoke": 42, "quick": 1000, "full": 5000}
 FRACTIONS = {"smoke": [0.2, 0.8], "quick": [0.1, 0.2, 0.4, 0.6, 0.8], "full": [0.1, 0.2, 0.4, 0.6, 0.8]}
 REPEATS = {"smoke": 1, "quick": 3, "full": 10}
 VARIANTS = {"standard": nystrom_standard, "GPU-efficient": nystrom_gpu_efficient}
-
-
-def _mmap_large_allocations():
-    """Make glibc serve every allocation ≥ 128 KiB by mmap and unmap it on free (fixed threshold, no
-    dynamic raise), so the resident set size follows the live tensors instead of staying at glibc's
-    cached high-water mark. A no-op where glibc is absent."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-class PeakRSS:
-    """Peak resident set size (bytes) above the level at entry, sampled by a thread (CPU)."""
-
-    def __init__(self, interval=2e-4):
-        self.interval, self.page = interval, os.sysconf("SC_PAGE_SIZE")
-        _mmap_large_allocations()
-
-    def _rss(self):
-        with open("/proc/self/statm") as f:
-            return int(f.read().split()[1]) * self.page
-
-    def _poll(self):
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self._rss())
-            time.sleep(self.interval)
-
-    def __enter__(self):
-        self.base = self.peak = self._rss()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, self._rss())
-        self.extra = self.peak - self.base
 
 
 def jacobian(args, n: int):

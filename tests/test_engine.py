@@ -83,6 +83,22 @@ def test_chunks_and_batched_losses():
     assert torch.allclose(generic.losses_at(batch, thetas), torch.stack(expected), rtol=1e-12)
 
 
+@pytest.mark.parametrize("path", ["fast", "generic"])
+def test_line_search_losses_in_point_chunks_equal_the_whole_batch(path):
+    """With chunk_size the candidates' losses are summed over point chunks: the same numbers, less memory."""
+    problem = heat_like_problem()
+    model, batch, _, _ = engines(problem, [8], "tanh")
+    whole, chunked = ResidualEngine(problem, model, path), ResidualEngine(problem, model, path, chunk_size=5)
+    theta = whole.layout.flatten()
+    thetas = theta + 0.1 * torch.randn(5, theta.numel(), generator=torch.Generator().manual_seed(0))
+    expected = whole.losses_at(batch, thetas)
+    for per_pass in (None, 1, 3):                 # the CPU's loop, and vmap-ed passes of 3 candidates
+        assert torch.allclose(chunked.losses_at(batch, thetas, chunk=per_pass), expected, rtol=1e-12)
+    assert chunked.candidates_per_pass(batch) == 1                         # the CPU: one at a time
+    per_candidate = 4 * 5 * (2 + problem.dim) * 8 * 8                      # 4 activations of [5 points, C, 8]
+    assert ResidualEngine(problem, model, path, chunk_size=5).candidates_per_pass(batch, 3 * per_candidate) == 3
+
+
 @pytest.mark.parametrize("path,chunk_size", [("fast", None), ("generic", None), ("fast", 5)])
 def test_column_subset_is_a_slice_built_in_small_chunks(path, chunk_size):
     """``columns`` (Sven's param_fraction) gives ``J[:, columns]`` without holding the full ``J``."""

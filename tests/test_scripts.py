@@ -133,3 +133,10 @@ def test_sven_scans_cover_every_value(smoke):
     assert set(final["label"]) == {"Sven", "SGD", "PolyakSGD", "RMSprop", "Adam", "L-BFGS"}
     assert set(final["problem"]) == {"reg1d", "poly6", "mnist"}
     assert set(scans["scan"]) == {"rtol", "microbatch_size", "param_fraction"}
+
+
+def test_step_memory_script_measures_every_part(capsys):
+    rows = importlib.import_module("step_memory").main(["--smoke"])
+    assert [row["chunk_size"] for row in rows] == [None, 16]
+    assert all(row["step_MB"] >= 0 and row["jacobian_MB"] >= 0 for row in rows)
+    assert "ENGD-W step [MB]" in capsys.readouterr().out

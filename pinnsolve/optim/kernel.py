@@ -44,33 +44,40 @@ def add_to_diagonal(K: Tensor, value: Tensor | float) -> Tensor:
     return out
 
 
-def damped_cholesky(K: Tensor, damping: Tensor | float) -> tuple[Tensor, Tensor]:
+def damped_cholesky(K: Tensor, damping: Tensor | float, overwrite: bool = False) -> tuple[Tensor, Tensor]:
     """Lower Cholesky factor of ``K + λI`` and a 0-d bool ``failed`` (no host sync).
+
+    ``overwrite=True`` adds ``λ`` to ``K``'s diagonal in place (one ``N×N`` copy less; for callers that
+    own ``K``).
 
     Returns:
         ``(L: [N, N], failed: [])``; where ``failed`` is true ``L`` is garbage and must not be used
         unguarded.
     """
-    L, info = torch.linalg.cholesky_ex(add_to_diagonal(K, damping))
+    if overwrite:
+        K.diagonal().add_(damping)
+    L, info = torch.linalg.cholesky_ex(K if overwrite else add_to_diagonal(K, damping))
     return L, info != 0
 
 
-def damped_solve(K: Tensor, g: Tensor, damping: Tensor | float) -> tuple[Tensor, Tensor]:
+def damped_solve(K: Tensor, g: Tensor, damping: Tensor | float, overwrite: bool = False) -> tuple[Tensor, Tensor]:
     r"""``x = (K + λI)^{-1} g`` by Cholesky, with a sync-free fallback.
 
     Args:
-        K: ``[N, N]`` symmetric positive semi-definite.
+        K: ``[N, N]`` symmetric positive semi-definite (overwritten by ``K + λI`` if ``overwrite``).
         g: ``[N]`` right-hand side.
         damping: ``λ > 0`` (float or 0-d tensor).
+        overwrite: add ``λ`` to ``K`` in place (saves one ``N×N`` copy).
 
     Returns:
         ``(x: [N], failed: [] bool)``. When the Cholesky fails,
         ``x = g / (λ + \operatorname{tr}K / N)``: the ``λ → ∞`` limit of the damped solve rescaled to
         the kernel's size, i.e. the step ``Jᵀx`` is a (small) gradient step ``∝ Jᵀr``.
     """
-    L, failed = damped_cholesky(K, damping)
+    scale = K.diagonal().mean().clamp_min(torch.finfo(K.dtype).tiny)
+    L, failed = damped_cholesky(K, damping, overwrite)
     x = torch.cholesky_solve(g.unsqueeze(-1), L).squeeze(-1)
-    fallback = g / (damping + K.diagonal().mean().clamp_min(torch.finfo(K.dtype).tiny))
+    fallback = g / (damping + scale)
     ok = ~failed & torch.isfinite(x).all()
     return torch.where(ok, x, fallback), ~ok
 
@@ -99,8 +106,8 @@ def damped_least_squares(J: Tensor, g: Tensor, damping: Tensor | float, space: s
         space: ``"auto"``, ``"sample"`` or ``"parameter"``.
     """
     if use_parameter_space(J, space):
-        return damped_solve(J.mT @ J, J.mT @ g, damping)
-    x, failed = damped_solve(kernel(J), g, damping)
+        return damped_solve(J.mT @ J, J.mT @ g, damping, overwrite=True)
+    x, failed = damped_solve(kernel(J), g, damping, overwrite=True)
     return J.mT @ x, failed
 
 
