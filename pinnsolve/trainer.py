@@ -126,7 +126,8 @@ class Trainer:
         def closure():
             self.optimizer.zero_grad(set_to_none=True)
             loss = self.engine.loss(batch)
-            loss.backward()
+            if loss.requires_grad:  # a loss no parameter reaches has zero gradients (reported at step 0)
+                loss.backward()
             return loss
 
         loss = self.optimizer.step(closure)

@@ -71,6 +71,15 @@ def test_a_residual_that_reads_the_network_but_does_not_depend_on_it_trains():
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
+def test_a_loss_no_parameter_reaches_is_said_and_first_order_methods_do_not_crash(tmp_path):
+    from pinnsolve import solve
+
+    box = Box(0.0, 1.0, dim=2)
+    problem = Problem("detached", [Condition("interior", lambda u, x: 0.0 * u.value.detach() + x[0], box, 10)])
+    _, summary = solve(problem, optimizer="adam", hidden=[4], run_dir=tmp_path, overrides=["trainer.max_steps=2", *QUIET])
+    assert summary["status"] == "finished" and "cannot move" in summary["notices"][0]
+
+
 def test_nystrom_with_the_whole_kernel_is_the_exact_solve():
     """sketch_size=1.0 (and any ℓ ≥ N) used to fail its Cholesky on every step when N > P."""
     model, engine, batch = setup()                 # N = 96 > P = 49: a rank-deficient kernel
