@@ -120,6 +120,29 @@ class Sphere(Ball):
         return self.center.to(direction.device) + self.radius * direction
 
 
+class SpaceTime(PointSource):
+    """Points ``(t, x)`` with ``t`` uniform in ``[t_min, t_max]`` and ``x`` from a spatial source (time first).
+
+    One class gives the three sources of a time-dependent problem on any shape:
+    ``SpaceTime(Ball(c, r))`` (the space-time interior), ``SpaceTime(Ball(c, r), 0.0, 0.0)`` (the
+    initial slice ``t = 0``) and ``SpaceTime(Sphere(c, r))`` (the lateral boundary).
+
+    Args:
+        space: the spatial source (dimension ``d``); the result has dimension ``d + 1``.
+        t_min, t_max: the time interval (equal for a slice).
+    """
+
+    def __init__(self, space: PointSource, t_min: float = 0.0, t_max: float = 1.0):
+        if not t_max >= t_min:
+            raise ValueError(f"SpaceTime needs t_min <= t_max, got {t_min} and {t_max}")
+        self.space, self.t_min, self.t_max, self.dim = space, float(t_min), float(t_max), space.dim + 1
+
+    def sample(self, n: int, generator: torch.Generator) -> Tensor:
+        t = self.t_min + (self.t_max - self.t_min) * torch.rand(n, 1, generator=generator, device=generator.device,
+                                                               dtype=torch.float64)
+        return torch.cat([t, self.space.sample(n, generator).to(t.device)], dim=1)
+
+
 class FixedPoints(PointSource):
     """A fixed point set, optionally with per-point targets (regression data).
 

@@ -24,7 +24,7 @@ from . import plots
 from .batches import BatchSampler
 from .checkpoint import CHECKPOINT_NAME, check_compatible, load_checkpoint, locate_checkpoint, optimizer_name
 from .checkpoint import rng_state, save_checkpoint, set_rng_state
-from .device import resolve_device, resolve_dtype, strict_float_math
+from .device import resolve_device, resolve_dtype, resolve_threads, strict_float_math
 from .engine import JACOBIAN_MODES, ResidualEngine
 from .errors import ConfigError, RunDirectoryError
 from .evaluation import ErrorMetric
@@ -58,6 +58,7 @@ class Trainer:
         checkpoint_every: steps between checkpoints.
         divergence_factor: stop as diverged when the loss exceeds this multiple of the step-0 loss
             (``None``: only non-finite losses and 1e10-fold spikes count).
+        threads: CPU threads (``auto``: see :func:`~pinnsolve.device.resolve_threads`); logged in the summary.
         progress: show the live progress display.
         plots: write PNG plots at the end.
         config: the resolved configuration, stored in checkpoints and used in messages.
@@ -81,6 +82,7 @@ class Trainer:
         eval_every: int | None = None,
         checkpoint_every: int = 100,
         divergence_factor: float | None = 1e4,
+        threads: int | str = "auto",
         progress: bool = True,
         plots: bool = True,
         config: dict | None = None,
@@ -100,6 +102,8 @@ class Trainer:
         if eval_every % log_every:
             raise ConfigError(f"trainer.eval_every ({eval_every}) must be a multiple of trainer.log_every ({log_every})")
         self.device, self.dtype = resolve_device(device), resolve_dtype(dtype)
+        self.threads, self.threads_reason = resolve_threads(threads)
+        torch.set_num_threads(self.threads)
         strict_float_math()
         self.problem, self.run_dir, self.config, self.seed = problem, Path(run_dir), config, seed
         self.model = model.to(self.device, self.dtype)
@@ -322,6 +326,8 @@ class Trainer:
             "device": str(self.device),
             "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu",
             "dtype": str(self.dtype).replace("torch.", ""),
+            "threads": self.threads,
+            "threads_reason": self.threads_reason,
             "num_params": self.engine.num_params,
             "n_points": self.problem.n_points,
             "jacobian_paths": self.engine.paths(),

@@ -1,7 +1,13 @@
 """Shared fixtures: float64 everywhere, small problems, a tiny run configuration."""
 
+import os
+
 import pytest
 import torch
+
+# trainer.threads=auto follows the load average; tests that compare two runs bit for bit need one
+# thread count for the whole session, so pin auto to what torch uses now (OMP_NUM_THREADS wins).
+os.environ.setdefault("OMP_NUM_THREADS", str(torch.get_num_threads()))
 
 
 @pytest.fixture(autouse=True)

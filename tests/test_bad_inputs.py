@@ -55,6 +55,7 @@ CASES = [  # (id, arguments, expected fragment of the message)
     ("negative steps", ["trainer.max_steps=-1"], "trainer.max_steps must be a positive integer, got -1"),
     ("bad divergence factor", ["trainer.divergence_factor=0.5"], "trainer.divergence_factor=0.5: give a factor > 1"),
     ("unknown dtype", ["trainer.dtype=float16"], "unknown trainer.dtype 'float16'"),
+    ("zero threads", ["trainer.threads=0"], "trainer.threads=0: give a positive number of CPU threads, or auto"),
     ("seed not a number", ["seed=abc"], "seed=abc: the seed must be an integer"),
     ("unknown problem", ["problem=poisson3"], "Could not find 'problem/poisson3'"),
     ("unknown optimizer", ["optimizer=adamw2"], "Could not find 'optimizer/adamw2'"),

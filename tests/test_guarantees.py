@@ -218,3 +218,19 @@ def test_results_are_readable_by_others(tmp_path):
         os.umask(old)
     for name in ("metrics.csv", "summary.json", "checkpoint.pt"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
+
+
+def test_threads_follow_the_affinity_and_the_load(monkeypatch):
+    from pinnsolve import device
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(device, "available_cpus", lambda: 4)
+    monkeypatch.setattr(device.os, "getloadavg", lambda: (1.2, 0.0, 0.0))
+    assert device.resolve_threads("auto") == (3, "auto: 4 CPUs available, load average 1.20")
+    monkeypatch.setattr(device.os, "getloadavg", lambda: (9.0, 0.0, 0.0))
+    assert device.resolve_threads("auto")[0] == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert device.resolve_threads("auto") == (2, "OMP_NUM_THREADS")
+    assert device.resolve_threads(5) == (5, "trainer.threads")
+    with pytest.raises(ConfigError, match="trainer.threads=0"):
+        device.resolve_threads(0)

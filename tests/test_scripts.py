@@ -140,3 +140,15 @@ def test_step_memory_script_measures_every_part(capsys):
     assert [row["chunk_size"] for row in rows] == [None, 16]
     assert all(row["step_MB"] >= 0 and row["jacobian_MB"] >= 0 for row in rows)
     assert "ENGD-W step [MB]" in capsys.readouterr().out
+
+
+def test_gpu_check_dry_run_writes_every_section(tmp_path):
+    """The GPU check's plan runs on the CPU at toy sizes (the GPU-marked tests section runs pytest itself: skipped)."""
+    module = importlib.import_module("gpu_check")
+    path = module.main(["--dry-run", "--out", str(tmp_path), "--seconds", "1", "--skip", "GPU-marked tests"])
+    report = path.read_text()
+    assert "dry run on the CPU" in report and "**failed:**" not in report, report
+    for title in ("Optimizer benchmark", "Host-synchronisation audit", "Time to accuracy"):
+        assert f"## {title}" in report
+    assert report.count("| none |") == len(module.optimizers(None, 80))    # no optimizer reads a value on the host
+    assert "ENGD-W + line search" in report and "Sven at N = 40" in report
