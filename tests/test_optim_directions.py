@@ -217,6 +217,16 @@ def test_sven_gramian_and_kernel_routes_agree():
         assert int(rank_a) == int(rank_b) == 15 and rel(a, b) < 1e-8
 
 
+@pytest.mark.parametrize("n", [100, 700])
+def test_gram_lower_fills_the_lower_triangle_of_a_a_transposed(n):
+    A = torch.randn(n, 300, generator=torch.Generator().manual_seed(n))
+    K = kn.gram_lower(A)
+    dense = A @ A.T
+    assert torch.allclose(torch.tril(K), torch.tril(dense), rtol=1e-12, atol=1e-10)
+    x, failed = kn.damped_solve(K, torch.ones(n), 1e-3)          # reads the lower triangle only
+    assert not failed and torch.allclose(x, torch.linalg.solve(dense + 1e-3 * torch.eye(n), torch.ones(n)), rtol=1e-6)
+
+
 def test_effective_dimension():
     r, J = rows(20, 50)
     evals = torch.linalg.eigvalsh(J @ J.T)

@@ -177,7 +177,7 @@ class NaturalGradientOptimizer(Optimizer):
         if self.damped:
             self.diagnostics["damping"] = damping.detach()
         if group["effective_dimension"]:
-            self.diagnostics["d_eff_over_N"] = kn.effective_dimension(kn.kernel(J), damping) / r.shape[0]
+            self.diagnostics["d_eff_over_N"] = kn.effective_dimension(kn.gram_lower(J), damping) / r.shape[0]
         self.extra_diagnostics(state, group)
         return loss.detach()
 
