@@ -38,7 +38,7 @@ def per_sample_loss(pred, y):
 def train(name: str, x, y, x_val, y_val, epochs: int, batch: int, seed: int) -> float:
     model = make_model(seed)
     if name == "sven":
-        opt = Sven(model.parameters(), lr=0.1, k=16, rtol=1e-3)
+        opt = Sven(model.parameters(), lr=0.1, k=16, rtol=1e-3, line_search=False)
     else:
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     order = torch.Generator().manual_seed(seed)

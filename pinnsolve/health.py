@@ -1,11 +1,18 @@
-"""Watching a run: divergence is detected and said plainly, never reported as "finished".
+"""Watching a run: divergence is stopped and said plainly; a run that makes no progress is said too.
 
-:class:`RunHealth` sees the loss of every logged step. A run **diverges** when the loss is not
-finite, or exceeds ``divergence_factor`` times the loss at step 0 (no training worth keeping goes
-there: the fixed-step run that motivated this went 49 → 3e233), or exceeds
-:data:`SPIKE_FACTOR` times the best loss so far. The trainer then stops, keeps the last healthy
-state as the checkpoint and writes ``status: diverged`` with the cause and the fix into
+:class:`RunHealth` sees the loss and the optimizer's diagnostics of every logged step.
+
+A run **diverges** when the loss is not finite, or exceeds ``divergence_factor`` times the loss at
+step 0 (no training worth keeping goes there: the fixed-step run that motivated this went 49 →
+3e233), or exceeds :data:`SPIKE_FACTOR` times the best loss so far. The trainer then stops, keeps the
+last healthy state as the checkpoint and writes ``status: diverged`` with the cause and the fix into
 ``summary.json``.
+
+A run **makes no progress** when, over the last :data:`WINDOW` steps, the line search rejected
+every step, or took only steps below ``2⁻²⁰``, or the Cholesky of ``K + λI`` failed in most logged
+intervals, or the best loss did not improve by 0.1 %. Each is said once, when it starts: in the log,
+on the progress line, as the ``warning`` column of ``metrics.csv`` and in ``summary.json``'s
+``notices``, with the likely cause and the setting to change. The run goes on.
 """
 
 from __future__ import annotations
@@ -14,6 +21,25 @@ import math
 
 SPIKE_FACTOR = 1e10
 """A loss this many times above the best one so far is a blow-up, not noise."""
+
+WINDOW = 50
+"""Steps over which a lack of progress is judged."""
+
+TINY_STEP = 2.0 ** -20
+
+ADVICE = {
+    "rejected": ("the line search rejected every step of the last {w} steps: no step size lowers the loss along "
+                 "the direction. Raise optimizer.damping (or use optimizer.damping=auto), or check that the residuals "
+                 "are smooth in the network's parameters"),
+    "tiny_steps": ("the line search took only steps below 2^-20 over the last {w} steps: the direction is poor. "
+                   "Raise optimizer.damping (or use optimizer.damping=auto)"),
+    "cholesky": ("the Cholesky of K + λI failed in most of the last {w} steps: λ is too small for this kernel. "
+                 "Raise optimizer.damping or use optimizer.damping=auto (with N > P, optimizer.space=auto solves "
+                 "in parameter space)"),
+    "stalled": ("the loss has not improved by 0.1 % over the last {w} steps. With a natural-gradient method try "
+                "optimizer.damping=auto; with a first-order one change optimizer.lr; a larger network or more points "
+                "can also help"),
+}
 
 
 class RunHealth:
@@ -28,6 +54,36 @@ class RunHealth:
         self.divergence_factor = divergence_factor
         self.initial_loss: float | None = None
         self.best_loss = math.inf
+        self.history: list[tuple[int, float, float | None, float | None]] = []
+        self.active: set[str] = set()
+
+    def watch(self, step: int, loss: float, diagnostics: dict) -> str | None:
+        """Record a logged step; the warning code (:data:`ADVICE`) of a lack of progress that starts now, else ``None``."""
+        best = min(loss, self.history[-1][1]) if self.history else loss
+        self.history.append((step, best, diagnostics.get("step_size"), diagnostics.get("cholesky_retries")))
+        while len(self.history) > 1 and self.history[1][0] <= step - WINDOW:  # keep one anchor at or before the window
+            self.history.pop(0)
+        anchor, window = self.history[0], self.history[1:]
+        if anchor[0] > step - WINDOW or len(window) < 2:
+            return None
+        sizes = [entry[2] for entry in window if entry[2] is not None]
+        retries = [entry[3] for entry in self.history if entry[3] is not None]
+        found = set()
+        if sizes and all(size == 0 for size in sizes):
+            found.add("rejected")
+        elif sizes and all(size < TINY_STEP for size in sizes):
+            found.add("tiny_steps")
+        if len(retries) > 2 and sum(b > a for a, b in zip(retries, retries[1:])) > (len(retries) - 1) / 2:
+            found.add("cholesky")
+        if best > (1 - 1e-3) * anchor[1]:
+            found.add("stalled")
+        new = sorted(found - self.active, key=list(ADVICE).index)
+        self.active = found
+        return new[0] if new else None
+
+    @staticmethod
+    def explain(code: str) -> str:
+        return ADVICE[code].format(w=WINDOW)
 
     def check(self, step: int, loss: float) -> str | None:
         """``None`` while healthy, else the reason the run diverged (one sentence)."""
@@ -55,7 +111,10 @@ class RunHealth:
         return "lower optimizer.lr"
 
     def state_dict(self) -> dict:
-        return {"initial_loss": self.initial_loss, "best_loss": self.best_loss}
+        return {"initial_loss": self.initial_loss, "best_loss": self.best_loss,
+                "history": [list(entry) for entry in self.history], "active": sorted(self.active)}
 
     def load_state_dict(self, state: dict) -> None:
         self.initial_loss, self.best_loss = state.get("initial_loss"), float(state.get("best_loss", math.inf))
+        self.history = [tuple(entry) for entry in state.get("history", [])]
+        self.active = set(state.get("active", []))

@@ -51,6 +51,11 @@ class ProgressDisplay:
         if self._progress is not None:
             self._progress.stop()
 
+    def note(self, message: str) -> None:
+        """A line that stays (a warning), above the live bar or in the log."""
+        if self.enabled:
+            self.console.print(message, highlight=False, style="yellow" if self.live else None)
+
     def update(self, step: int, loss: float, l2_rms: float | None, seconds_per_step: float | None, seconds_left: float | None, force_line: bool = False) -> None:
         if not self.enabled:
             return

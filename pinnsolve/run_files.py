@@ -98,6 +98,10 @@ class MetricsLog:
             self.columns = list(reader.fieldnames or BASE_COLUMNS)
             self.rows = [row for row in reader if _complete(row, self.columns) and int(row["step"]) <= up_to_step]
 
+    def append_column(self, column: str) -> None:
+        if column not in self.columns:
+            self.columns.append(column)
+
     def append(self, row: dict) -> None:
         for key in row:
             if key not in self.columns:

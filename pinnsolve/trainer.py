@@ -242,6 +242,12 @@ class Trainer:
                     if reason is not None:
                         status, diverged = "diverged", reason
                         break
+                    warning = self.health.watch(self.step, loss_value, row)
+                    if warning is not None:
+                        row["warning"] = warning
+                        self.metrics.append_column("warning")
+                        self._notice(f"step {self.step}: {RunHealth.explain(warning)}.")
+                        display.note(f"{self.problem.name} step {self.step}: {warning} (see notices)")
                     self._remember_healthy_state()
                     per_step = (self.train_time - last_log[1]) / max(1, self.step - last_log[0])
                     last_log = (self.step, self.train_time)

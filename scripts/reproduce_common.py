@@ -154,10 +154,10 @@ def run_overrides(run: Run, args) -> list[str]:
     sizes = {"smoke": SMOKE_SIZES.get(run.problem, []) + SMOKE_MODEL, "quick": QUICK_SIZES.get(run.problem, []),
              "full": []}[mode_of(args)]
     trainer = [f"trainer.time_budget={'null' if b.time_budget is None else b.time_budget}",
-               "trainer.checkpoint_every=1000000", "trainer.progress=false", "trainer.plots=false", f"seed={args.seed}"]
+               "trainer.checkpoint_every=1000000", "trainer.progress=false", "trainer.plots=false"]
     trainer += [f"trainer.max_steps={b.steps}"] if b.steps else []
     trainer += [f"trainer.log_every={b.log_every}"] if b.log_every else []
-    return [*head, *sizes, *run.overrides, *trainer, *args.override]
+    return [*head, *sizes, f"seed={args.seed}", *run.overrides, *trainer, *args.override]  # a run's own seed= wins
 
 
 def launch(runs: Sequence[Run], args, tag: str = "runs", extra=None) -> pd.DataFrame:

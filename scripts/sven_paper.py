@@ -27,7 +27,8 @@ import pandas as pd
 from reproduce_common import Budget, Panel, Run, finals, launch, make_parser, mode_of, plot_panels, print_table, write_csv
 
 PROBLEMS = ["reg1d", "poly6", "mnist"]
-SVEN = {"reg1d": ["+experiment=reg1d_sven"], "poly6": ["optimizer=sven", "optimizer.k=16", "optimizer.lr=0.1"],
+SVEN = {"reg1d": ["+experiment=reg1d_sven"], "poly6": ["optimizer=sven", "optimizer.k=16", "optimizer.lr=0.1",
+                                                                 "optimizer.rtol=0.001", "optimizer.line_search=false"],
         "mnist": ["+experiment=mnist_sven"]}
 BASELINES = [
     ("SGD", ["optimizer=sgd", "optimizer.lr=0.01"]),

@@ -14,8 +14,10 @@ Writes sven_pinns.png, sven_pinns_metrics.csv and sven_pinns_final.csv into --ou
 
 from reproduce_common import Budget, Panel, Run, finals, launch, make_parser, plot_panels, print_table, write_csv
 
-SVEN = lambda k: ["optimizer=sven", f"optimizer.k={k}", "optimizer.line_search=true"]  # noqa: E731
+SVEN = lambda k: ["optimizer=sven", f"optimizer.k={k}", "optimizer.rtol=0.001", "optimizer.line_search=true"]  # noqa: E731
 RUNS = [
+    Run("poisson2d", "Sven default (adaptive rtol)", ["optimizer=sven"]),
+    Run("poisson5d", "Sven default (adaptive rtol)", ["optimizer=sven"]),
     Run("poisson2d", "ENGD dense LS", ["optimizer=engd"]),
     Run("poisson2d", "ENGD-W LS", ["optimizer=engd_w"]),
     Run("poisson2d", "SPRING LS", ["optimizer=spring"]),

@@ -43,7 +43,7 @@ CASES = [  # (id, arguments, expected fragment of the message)
     ("negative lr", ["optimizer.lr=-1"], "optimizer.lr=-1: the step size must be > 0"),
     ("zero lr adam", ["optimizer=adam", "optimizer.lr=0"], "optimizer.lr=0: the step size must be > 0"),
     ("adam bad beta", ["optimizer=adam", "+optimizer.betas=[2.0,0.9]"], "cannot build the optimizer torch.optim.Adam"),
-    ("zero k", ["optimizer=sven", "optimizer.k=0"], "optimizer.k=0: Invalid k value: 0 (must be an integer >= 1)"),
+    ("zero k", ["optimizer=sven", "optimizer.k=0"], "optimizer.k=0: Invalid k value: 0 (must be an integer >= 1 or null)"),
     ("zero sketch", ["optimizer=nystrom", "optimizer.sketch_size=0"], "optimizer.sketch_size=0: Invalid sketch_size value"),
     ("momentum above 1", ["optimizer=spring", "optimizer.momentum=1.5"], "optimizer.momentum=1.5: Invalid momentum value: 1.5 (must be in [0.0, 1.0))"),
     ("unknown svd mode", ["optimizer=sven", "optimizer.svd_mode=nope"], "optimizer.svd_mode=nope: Invalid svd_mode value: nope (choose one of"),

@@ -137,7 +137,7 @@ def test_sven_rtol_truncation_and_rank_diagnostic():
     S = torch.logspace(0, -6, 20)
     J, r = U @ torch.diag(S) @ V.T, torch.randn(20)
     theta = torch.nn.Parameter(torch.zeros(50))
-    opt = Sven([theta], lr=1.0, k=20, rtol=1e-3)
+    opt = Sven([theta], lr=1.0, k=20, rtol=1e-3, line_search=False)
     opt.step(FixedRows(r, J))
     kept = int((S > 1e-3).sum())
     assert int(opt.diagnostics["rank"]) == kept

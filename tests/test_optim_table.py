@@ -112,7 +112,7 @@ BAD = [
      "(fraction of N; write 1.0, not 1, for all of N))"),
     (Nystrom, dict(variant="qr"), "Invalid variant value: qr (choose one of ('gpu_efficient', 'standard'))"),
     (Nystrom, dict(shift=-1.0), "Invalid shift value: -1.0 ('relative' or an absolute value >= 0)"),
-    (Sven, dict(k=0), "Invalid k value: 0 (must be an integer >= 1)"),
+    (Sven, dict(k=0), "Invalid k value: 0 (must be an integer >= 1 or null)"),
     (Sven, dict(rtol=-0.1), "Invalid rtol value: -0.1 (must be in [0.0, 1.0))"),
     (Sven, dict(param_fraction=0.0), "Invalid param_fraction value: 0.0 (must be in (0, 1])"),
     (Sven, dict(microbatch_size=0), "Invalid microbatch_size value: 0 (must be an integer >= 1 or null)"),

@@ -111,15 +111,17 @@ def test_effective_dimension_is_a_fraction(smoke):
 
 
 def test_adaptive_damping_runs_use_their_damping(smoke):
-    """Fixed runs keep the configured λ; the adaptive runs start at theirs and move by factors of 3."""
+    """Fixed runs keep the configured λ; the adaptive runs start at theirs and move μ by factors of 3."""
     out, _ = smoke("adaptive_damping")
     df = pd.read_csv(out / "adaptive_damping_metrics.csv").dropna(subset=["damping"])
     damping = df.groupby(["problem", "label"])["damping"]
     assert damping.first()["poisson5d", "fixed λ = 3.17e-12 (tuned)"] == 3.17e-12
-    assert damping.first()["poisson2d", "adaptive from 1e-4"] == 1e-4
+    assert damping.first()["poisson2d", "adaptive from 1e-4"] == pytest.approx(1e-4)
     assert (damping.nunique()[[label.startswith("fixed") for _, label in damping.nunique().index]] == 1).all()
-    exponents = (df["damping"] / damping.transform("first")).apply(lambda v: math.log(v, 3))
-    assert len(exponents) == 16 and ((exponents - exponents.round()).abs() < 1e-9).all()
+    adaptive = df.dropna(subset=["relative_damping"])
+    mu = adaptive.groupby(["problem", "label"])["relative_damping"]
+    exponents = (adaptive["relative_damping"] / mu.transform("first")).apply(lambda v: math.log(v, 3))
+    assert len(exponents) == 12 and ((exponents - exponents.round()).abs() < 1e-9).all()
 
 
 def test_table1_has_both_variants_per_sketch(smoke):
@@ -152,3 +154,11 @@ def test_gpu_check_dry_run_writes_every_section(tmp_path):
         assert f"## {title}" in report
     assert report.count("| none |") == len(module.optimizers(None, 80))    # no optimizer reads a value on the host
     assert "ENGD-W + line search" in report and "Sven at N = 40" in report
+
+
+def test_damping_study_smoke_builds_its_table(tmp_path):
+    result = importlib.import_module("damping_study").main(["--smoke", "--out", str(tmp_path)])
+    assert list(result["problem"]) == ["poisson2d"] and result["best_lambda"].iloc[0] == "1e-10"
+    runs = pd.read_csv(tmp_path / "damping_study_runs.csv")
+    assert set(runs["damping"].astype(str)) == {"auto", "1e-10"} and (runs["steps"] == 2).all()
+    _check_png(tmp_path / "damping_study.png")

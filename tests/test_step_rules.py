@@ -1,16 +1,8 @@
-"""The shared step rules: batched grid line search, SPRING's norm cap, Levenberg–Marquardt damping."""
+"""The shared step rules: the grid line search, SPRING's norm cap, the gain ratio."""
 
 import torch
 
-from pinnsolve.optim.step_rules import (
-    DAMPING_FACTOR,
-    DAMPING_MAX,
-    DAMPING_MIN,
-    grid_line_search,
-    levenberg_marquardt_damping,
-    norm_capped_step_size,
-    step_grid,
-)
+from pinnsolve.optim.step_rules import gain_ratio, grid_line_search, norm_capped_step_size, step_grid
 
 T = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
 
@@ -63,17 +55,10 @@ def test_norm_cap():
     assert norm_capped_step_size(0.5, torch.zeros(2, dtype=torch.float64), norm_constraint=1e-3).item() == 0.5
 
 
-def test_levenberg_marquardt_gain_ratio_rule():
-    lam = T(1e-6)
-    # loss 1 → model predicts 0.5; the actual loss decides ρ = (1 − new) / 0.5
-    assert levenberg_marquardt_damping(lam, T(1.0), T(0.55), T(0.5)).item() == 1e-6 / DAMPING_FACTOR  # ρ = 0.9
-    assert levenberg_marquardt_damping(lam, T(1.0), T(0.75), T(0.5)).item() == 1e-6  # ρ = 0.5
-    assert levenberg_marquardt_damping(lam, T(1.0), T(0.95), T(0.5)).item() == 1e-6 * DAMPING_FACTOR  # ρ = 0.1
-    assert levenberg_marquardt_damping(lam, T(1.0), T(1.0), T(0.5)).item() == 1e-6 * DAMPING_FACTOR  # no step
-    assert levenberg_marquardt_damping(lam, T(1.0), T(float("nan")), T(0.5)).item() == 1e-6 * DAMPING_FACTOR
-    assert levenberg_marquardt_damping(lam, T(1.0), T(1.0), T(1.0)).item() == 1e-6 * DAMPING_FACTOR  # no predicted gain
-
-
-def test_levenberg_marquardt_clamps():
-    assert levenberg_marquardt_damping(T(DAMPING_MIN), T(1.0), T(0.0), T(0.5)).item() == DAMPING_MIN
-    assert levenberg_marquardt_damping(T(DAMPING_MAX), T(1.0), T(1.0), T(0.5)).item() == DAMPING_MAX
+def test_gain_ratio():
+    # loss 1 → the model predicts 0.5; the actual loss decides ρ = (1 − new) / 0.5
+    assert abs(gain_ratio(T(1.0), T(0.55), T(0.5)).item() - 0.9) < 1e-12
+    assert gain_ratio(T(1.0), T(1.0), T(0.5)).item() == 0.0            # no decrease
+    assert gain_ratio(T(1.0), T(float("nan")), T(0.5)).item() == 0.0   # a NaN loss counts as no decrease
+    assert gain_ratio(T(1.0), T(0.9), T(1.0)).item() == 0.0            # the model predicts no decrease
+    assert gain_ratio(T(1.0), T(2.0), T(0.5)).item() == -2.0

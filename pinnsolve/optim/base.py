@@ -4,11 +4,12 @@ A subclass writes one method, :meth:`NaturalGradientOptimizer.direction`, mappin
 ``r: [N]`` and Jacobian ``J: [N, P]`` to a direction ``φ: [P]``; this class does the rest:
 
 1. ``r, J = closure.residuals_and_jacobian()``; ``L = closure.objective(r)`` (``½‖r‖²``);
-2. ``φ = direction(r, J, damping)`` with ``damping = λ·boost`` (``boost`` grows ×10 after each
-   Cholesky failure, see :func:`~pinnsolve.optim.kernel.damped_solve`);
+2. ``φ = direction(r, J, damping)`` with this step's ``λ`` from the damping rule
+   (:mod:`~pinnsolve.optim.damping`: fixed, or adaptive relative to ``tr K/N``; a Cholesky failure,
+   see :func:`~pinnsolve.optim.kernel.damped_solve`, raises it ×10);
 3. a non-finite ``φ`` (NaN residual) is replaced by ``0`` — no step, never a NaN parameter;
 4. ``η``: grid line search (one batched pass), or the fixed ``lr`` (SPRING: norm-capped);
-5. ``θ ← θ − ηφ``; optional Levenberg–Marquardt update of ``λ``; diagnostics.
+5. ``θ ← θ − ηφ``; the damping rule's update (from ``η``, or the gain ratio of a fixed step); diagnostics.
 
 No step of this sequence reads a tensor on the host: ``step`` returns ``L`` as a 0-d tensor and
 ``self.diagnostics`` holds 0-d tensors that the trainer syncs when it logs.
@@ -32,9 +33,8 @@ from torch.optim import Optimizer
 
 from ..parameters import ParameterLayout
 from . import kernel as kn
-from .step_rules import grid_line_search, levenberg_marquardt_damping
-
-CHOLESKY_RETRY_FACTOR = 10.0
+from .damping import DampingRule
+from .step_rules import gain_ratio, grid_line_search
 
 
 class NaturalGradientOptimizer(Optimizer):
@@ -58,6 +58,8 @@ class NaturalGradientOptimizer(Optimizer):
         self._params = self.param_groups[0]["params"]
         self.diagnostics: dict[str, Tensor] = {}
         self._columns_cache: tuple | None = None
+        group = self.param_groups[0]
+        self.damping_rule = DampingRule(group["damping"], group["adaptive_damping"]) if self.damped else None
 
     # ---- parameters and their columns -------------------------------------------------------
     def _trainable(self) -> list[Tensor]:
@@ -95,8 +97,7 @@ class NaturalGradientOptimizer(Optimizer):
             state["step"] = torch.zeros((), dtype=torch.int64, device=ref.device)
             state["cholesky_retries"] = torch.zeros((), dtype=torch.int64, device=ref.device)
             if self.damped:
-                state["damping"] = torch.tensor(float(self.param_groups[0]["damping"]), dtype=ref.dtype, device=ref.device)
-                state["damping_boost"] = torch.ones((), dtype=ref.dtype, device=ref.device)
+                self.damping_rule.init_state(state, ref)
             self.init_state(state)
         return state
 
@@ -115,6 +116,15 @@ class NaturalGradientOptimizer(Optimizer):
     def applied_step(self, phi: Tensor, state: dict, group: dict) -> Tensor:
         """The vector actually subtracted (times ``η``): ``φ`` (SPRING: bias-corrected)."""
         return phi
+
+    def adaptive(self, group: dict) -> bool:
+        """Whether a hyper-parameter adapts to the step's outcome (then a fixed step costs one more loss)."""
+        return self.damped and self.damping_rule.adaptive
+
+    def adapt(self, state: dict, group: dict, failed: Tensor | None, eta: Tensor, gain_ratio: Tensor | None) -> None:
+        """After the step: the damping rule's update (from ``η`` with a line search, else the gain ratio)."""
+        if self.damped:
+            self.damping_rule.update(state, failed, eta, group["line_search"], gain_ratio)
 
     def jacobian_columns(self, closure, num_params: int) -> Tensor | None:
         """Subset ``[P_s]`` of the ``num_params`` trainable columns to request (Sven's ``param_fraction``); ``None``: all."""
@@ -148,7 +158,7 @@ class NaturalGradientOptimizer(Optimizer):
         columns = None if (subset is None and everything) else requested
         r, J = closure.residuals_and_jacobian() if columns is None else closure.residuals_and_jacobian(columns=columns)
         loss = closure.objective(r)
-        damping = state["damping"] * state["damping_boost"] if self.damped else torch.zeros((), dtype=r.dtype, device=r.device)
+        damping = self.damping_rule.value(state, J) if self.damped else torch.zeros((), dtype=r.dtype, device=r.device)
         phi, failed = self.direction(r, J, damping, state, group)
         if subset is not None:
             phi = torch.zeros_like(theta).index_put_((subset,), phi)
@@ -158,24 +168,25 @@ class NaturalGradientOptimizer(Optimizer):
 
         if group["line_search"]:
             full_update = update if everything else torch.zeros(layout.numel, dtype=update.dtype, device=update.device).index_put_((owned,), update)
-            eta, new_loss = grid_line_search(closure, layout.flatten(), full_update, loss)
+            eta, _ = grid_line_search(closure, layout.flatten(), full_update, loss)
         else:
-            eta, new_loss = self.fixed_step_size(phi, state, group), None
+            eta = self.fixed_step_size(phi, state, group)
         self._assign(trainable, theta - eta * update)
 
         if failed is not None:
             state["cholesky_retries"] += failed.to(torch.int64)
-            state["damping_boost"] = torch.where(failed, state["damping_boost"] * CHOLESKY_RETRY_FACTOR, state["damping_boost"])
-        if self.damped and group["adaptive_damping"]:
-            if new_loss is None:
-                new_loss = closure.losses_at(layout.flatten()[None])[0]
-            Jphi = J @ (update if subset is None else update[subset])
-            predicted = closure.objective(r - eta * Jphi)
-            state["damping"] = levenberg_marquardt_damping(state["damping"], loss, new_loss, predicted)
+        ratio = None
+        if self.adaptive(group) and not group["line_search"]:  # one more loss: the fixed step's gain ratio
+            new_loss = closure.losses_at(layout.flatten()[None])[0]
+            predicted = closure.objective(r - eta * (J @ (update if subset is None else update[subset])))
+            ratio = gain_ratio(loss, new_loss, predicted)
+        self.adapt(state, group, failed, eta, ratio)
 
         self.diagnostics = {"step_size": eta.detach(), "cholesky_retries": state["cholesky_retries"].clone()}
         if self.damped:
             self.diagnostics["damping"] = damping.detach()
+            if "relative_damping" in state:
+                self.diagnostics["relative_damping"] = state["relative_damping"].clone()
         if group["effective_dimension"]:
             self.diagnostics["d_eff_over_N"] = kn.effective_dimension(kn.gram_lower(J), damping) / r.shape[0]
         self.extra_diagnostics(state, group)

@@ -15,7 +15,7 @@ from torch import Tensor
 
 from . import kernel as kn
 from .base import NaturalGradientOptimizer
-from .validation import check_positive, check_range
+from .validation import check_damping, check_positive, check_range
 
 
 class ENGD(NaturalGradientOptimizer):
@@ -36,10 +36,10 @@ class ENGD(NaturalGradientOptimizer):
         >>> loss = opt.step(EngineClosure(engine, batch))
     """
 
-    def __init__(self, params, lr: float = 1.0, damping: float = 1e-10, line_search: bool = True,
+    def __init__(self, params, lr: float = 1.0, damping: float | str = "auto", line_search: bool = True,
                  gramian_average: float = 0.0, adaptive_damping: bool = False, effective_dimension: bool = False):
         check_positive("lr", lr, label="learning rate")
-        check_positive("damping", damping, allow_zero=True)
+        check_damping(damping, allow_zero=True)
         check_range("gramian_average", gramian_average, 0.0, 1.0)
         defaults = dict(lr=lr, damping=damping, line_search=bool(line_search), gramian_average=float(gramian_average),
                         adaptive_damping=bool(adaptive_damping), effective_dimension=bool(effective_dimension))

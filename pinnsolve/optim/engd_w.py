@@ -22,7 +22,7 @@ from torch import Tensor
 
 from . import kernel as kn
 from .base import NaturalGradientOptimizer
-from .validation import check_choice, check_positive
+from .validation import check_choice, check_damping, check_positive
 
 ZERO_DAMPING = ("λ = 0 leaves K + λI singular whenever N > P or J loses rank; use a small λ such as 1e-10, "
                 "or optimizer=engd (λ = 0 allowed: Gauss-Newton) or optimizer=sven for an undamped step")
@@ -31,7 +31,7 @@ ZERO_DAMPING = ("λ = 0 leaves K + λI singular whenever N > P or J loses rank; 
 def damped_defaults(lr, damping, line_search, adaptive_damping, effective_dimension, space="auto") -> dict:
     """Validated hyper-parameters shared by the damped methods."""
     check_positive("lr", lr, label="learning rate")
-    check_positive("damping", damping, why_zero=ZERO_DAMPING)
+    check_damping(damping, why_zero=ZERO_DAMPING)
     check_choice("space", space, kn.SPACES)
     return dict(lr=lr, damping=damping, line_search=bool(line_search), adaptive_damping=bool(adaptive_damping),
                 effective_dimension=bool(effective_dimension), space=space)
@@ -56,7 +56,7 @@ class ENGDW(NaturalGradientOptimizer):
         >>> loss = opt.step(EngineClosure(engine, batch))
     """
 
-    def __init__(self, params, lr: float = 1.0, damping: float = 1e-10, line_search: bool = True,
+    def __init__(self, params, lr: float = 1.0, damping: float | str = "auto", line_search: bool = True,
                  adaptive_damping: bool = False, effective_dimension: bool = False, space: str = "auto"):
         super().__init__(params, damped_defaults(lr, damping, line_search, adaptive_damping, effective_dimension, space))
 

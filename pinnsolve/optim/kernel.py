@@ -145,7 +145,7 @@ def kernel_eigh(K: Tensor) -> tuple[Tensor, Tensor]:
     return evals.flip(-1).to(K.dtype), U.flip(-1).to(K.dtype)
 
 
-def truncation_mask(sigma: Tensor, k: int, rtol: float) -> Tensor:
+def truncation_mask(sigma: Tensor, k: int, rtol: float | Tensor) -> Tensor:
     """Keep mask for descending singular values ``σ: [n]``: the first ``k`` with ``σ > rtol·σ_max``.
 
     A zero spectrum (all-zero Jacobian) keeps nothing, so the step is zero rather than NaN.
@@ -154,7 +154,7 @@ def truncation_mask(sigma: Tensor, k: int, rtol: float) -> Tensor:
     return (index < k) & (sigma > rtol * sigma[..., :1]) & (sigma > 0)
 
 
-def truncated_kernel_pinv(K: Tensor, g: Tensor, k: int, rtol: float) -> tuple[Tensor, Tensor]:
+def truncated_kernel_pinv(K: Tensor, g: Tensor, k: int, rtol: float | Tensor) -> tuple[Tensor, Tensor]:
     r"""``x = U_k Σ_k^{-2} U_kᵀ g`` from ``K = UΣ²Uᵀ``, so that ``Jᵀx = V_k Σ_k^{-1} U_kᵀ g``.
 
     Keeps at most ``k`` singular values ``σ_i = √λ_i(K)`` with ``σ_i > rtol·σ_max``. Eigenvalues below
@@ -174,7 +174,7 @@ def truncated_kernel_pinv(K: Tensor, g: Tensor, k: int, rtol: float) -> tuple[Te
     return x, keep.sum()
 
 
-def truncated_pinv_direction(J: Tensor, r: Tensor, k: int, rtol: float, space: str = "auto") -> tuple[Tensor, Tensor]:
+def truncated_pinv_direction(J: Tensor, r: Tensor, k: int, rtol: float | Tensor, space: str = "auto") -> tuple[Tensor, Tensor]:
     r"""Sven's ``φ = V_k Σ_k^{-1} U_kᵀ r: [P]`` through the smaller Gram matrix, and the kept rank.
 
     Sample space: ``φ = Jᵀ U_k Σ_k^{-2} U_kᵀ r`` from ``K = UΣ²Uᵀ``; parameter space (``P < N``):

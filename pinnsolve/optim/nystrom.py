@@ -32,7 +32,7 @@ class Nystrom(SPRING):
         shift: ``"relative"`` (``ν = eps·‖Y‖_F``) or an absolute ``ν ≥ 0`` (the authors' ``1e-7``).
     """
 
-    def __init__(self, params, lr: float = 1.0, damping: float = 1e-8, momentum: float = 0.0,
+    def __init__(self, params, lr: float = 1.0, damping: float | str = "auto", momentum: float = 0.0,
                  norm_constraint: float | None = None, line_search: bool = True, sketch_size: int | float = 0.1,
                  variant: str = "gpu_efficient", shift: str | float = "relative", adaptive_damping: bool = False,
                  effective_dimension: bool = False):

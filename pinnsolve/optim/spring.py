@@ -48,7 +48,7 @@ class SPRING(ENGDW):
         space: ``"auto"``, ``"sample"`` or ``"parameter"`` (see :class:`ENGDW`).
     """
 
-    def __init__(self, params, lr: float = 0.1, damping: float = 1e-10, momentum: float = 0.9,
+    def __init__(self, params, lr: float = 0.1, damping: float | str = "auto", momentum: float = 0.9,
                  norm_constraint: float | None = 1e-3, line_search: bool = False, adaptive_damping: bool = False,
                  effective_dimension: bool = False, space: str = "auto"):
         defaults = spring_defaults(lr, damping, momentum, norm_constraint, line_search, adaptive_damping,

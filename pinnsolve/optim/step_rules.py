@@ -4,11 +4,9 @@ r"""Step-size and damping rules shared by every natural-gradient optimizer (``θ
   ``closure.losses_at`` (31 candidates); the best ``η`` is taken if it lowers the loss, else
   ``η = 0`` (no step). Selection by ``argmin``/``torch.where``: no host sync.
 * :func:`norm_capped_step_size` — SPRING's ``η_k = min(η, √C/‖φ_k‖)``.
-* :func:`levenberg_marquardt_damping` — the adaptive damping rule: with the gain ratio
-  ``ρ = (L(θ) − L(θ − ηφ)) / (L(θ) − m(ηφ))`` of the actual to the Gauss–Newton model's predicted
-  decrease, ``λ`` shrinks by :data:`DAMPING_FACTOR` when ``ρ > ¾`` (a good step), grows by it when
-  ``ρ < ¼`` (including a step that failed to lower the loss or no step at all), and is clamped to
-  ``[DAMPING_MIN, DAMPING_MAX]``.
+* :func:`gain_ratio` — ``ρ = (L(θ) − L(θ − ηφ)) / (L(θ) − m(ηφ))``, the actual over the
+  Gauss–Newton model's predicted decrease, which the adaptive damping rule of a fixed-step method
+  reads (:mod:`pinnsolve.optim.damping`).
 """
 
 from __future__ import annotations
@@ -17,8 +15,6 @@ import torch
 from torch import Tensor
 
 LINE_SEARCH_EXPONENTS = 31  # η ∈ {2⁰, …, 2⁻³⁰}
-DAMPING_FACTOR = 3.0
-DAMPING_MIN, DAMPING_MAX = 1e-13, 1e2
 
 
 def step_grid(dtype: torch.dtype, device: torch.device) -> Tensor:
@@ -53,20 +49,18 @@ def norm_capped_step_size(lr: float, phi: Tensor, norm_constraint: float) -> Ten
     return torch.clamp(cap, max=lr)
 
 
-def levenberg_marquardt_damping(damping: Tensor, loss: Tensor, new_loss: Tensor, predicted_loss: Tensor) -> Tensor:
-    r"""Next damping from the gain ratio ``ρ = (L − L_new) / (L − m)`` (sync-free).
+def gain_ratio(loss: Tensor, new_loss: Tensor, predicted_loss: Tensor) -> Tensor:
+    r"""``ρ = (L − L_new) / (L − m)``: the actual decrease over the Gauss–Newton model's (0-d, sync-free).
 
     Args:
-        damping: ``[]`` current ``λ``.
         loss: ``[]`` loss before the step.
-        new_loss: ``[]`` loss after it (equal to ``loss`` when no step was taken).
-        predicted_loss: ``[]`` the Gauss–Newton model's loss ``m = objective(r − ηJφ)`` after it.
+        new_loss: ``[]`` loss after it.
+        predicted_loss: ``[]`` the model's loss ``m = objective(r − ηJφ)`` after it.
+
+    Returns:
+        ``ρ``; 0 when the model predicts no decrease or the new loss is not finite.
     """
     predicted = loss - predicted_loss
     actual = loss - new_loss
     rho = torch.where(predicted > 0, actual / predicted.clamp_min(torch.finfo(loss.dtype).tiny), torch.zeros_like(loss))
-    rho = torch.where(torch.isfinite(rho), rho, torch.zeros_like(rho))
-    grown = damping * DAMPING_FACTOR
-    shrunk = damping / DAMPING_FACTOR
-    new = torch.where(rho > 0.75, shrunk, torch.where(rho < 0.25, grown, damping))
-    return new.clamp(DAMPING_MIN, DAMPING_MAX)
+    return torch.where(torch.isfinite(rho), rho, torch.zeros_like(rho))

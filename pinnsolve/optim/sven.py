@@ -18,6 +18,12 @@ directions below ``~3e-4·σ_max`` whereas float64 resolves them to ``~1.5e-8·�
 Rows: with an :class:`~pinnsolve.optim.EngineClosure` the rows are scaled residuals; with
 ``PerSampleClosure(..., rows="losses")`` they are per-sample losses as in the seed package.
 
+**Adaptive truncation** (``rtol="auto"``): ``rtol`` starts at :data:`INITIAL_RTOL` and moves like the
+damping of the other methods (:mod:`pinnsolve.optim.damping`): divided by 3 after a line-search step
+``η ≥ 1/4`` (keep more directions), multiplied by 3 after ``η ≤ 1/32`` (truncate more), within
+``[RTOL_MIN, RTOL_MAX]``. The seed package's fixed ``rtol = 1e-3`` suits its regression tasks; on PINNs it
+keeps too few directions (measured in BENCHMARKS.md).
+
 Fallbacks (no crash): ``k > N`` uses ``k = N``; an all-zero Jacobian keeps no singular value and
 gives a zero step (``diagnostics["rank"] = 0``); a NaN residual gives a zero step;
 ``svd_mode="lobpcg"`` with ``k > N/3`` uses the kernel mode for that step (with a warning).
@@ -33,8 +39,13 @@ from torch import Tensor
 from ..errors import HyperParameterError
 from . import kernel as kn
 from .base import NaturalGradientOptimizer
+from .damping import adapt_factor
 from .svd import SVD_MODES, truncated_pinv_apply, truncated_svd
 from .validation import check_choice, check_int, check_positive, check_range
+
+
+INITIAL_RTOL = 1e-6
+RTOL_MIN, RTOL_MAX = 1e-12, 0.5
 
 
 def microbatch_rows(r: Tensor, J: Tensor, size: int) -> tuple[Tensor, Tensor]:
@@ -51,8 +62,8 @@ class Sven(NaturalGradientOptimizer):
     Args:
         params: model parameters (one group).
         lr: fixed step ``η`` (the seed package's ``lr``).
-        k: at most this many singular values (``batch_size // 2`` is a good start).
-        rtol: drop ``σ ≤ rtol·σ_max``.
+        k: at most this many singular values (``None``: no cap; the seed package suggests ``batch_size // 2``).
+        rtol: drop ``σ ≤ rtol·σ_max``; ``"auto"`` adapts it each step (see the module docstring).
         svd_mode: ``"kernel"`` (default: float64 ``eigh`` of ``K``), ``"torch"``, ``"randomized"``,
             ``"randomized_v2"``, ``"scipy"`` or ``"lobpcg"`` (:mod:`pinnsolve.optim.svd`).
         line_search: grid line search instead of the fixed ``lr``.
@@ -70,19 +81,20 @@ class Sven(NaturalGradientOptimizer):
 
     damped = False
 
-    def __init__(self, params, lr: float = 0.1, k: int = 64, rtol: float = 1e-3, svd_mode: str = "kernel",
-                 line_search: bool = False, param_fraction: float = 1.0, microbatch_size: int | None = None,
+    def __init__(self, params, lr: float = 0.1, k: int | None = None, rtol: float | str = "auto", svd_mode: str = "kernel",
+                 line_search: bool = True, param_fraction: float = 1.0, microbatch_size: int | None = None,
                  oversampling: int = 10, power_iterations: int = 2, effective_dimension: bool = False):
         check_positive("lr", lr, label="learning rate")
-        check_int("k", k, 1)
-        check_range("rtol", rtol, 0.0, 1.0)
+        check_int("k", k, 1, allow_none=True)
+        if rtol != "auto":
+            check_range("rtol", rtol, 0.0, 1.0)
         check_choice("svd_mode", svd_mode, SVD_MODES)
         if not (isinstance(param_fraction, (int, float)) and 0.0 < param_fraction <= 1.0):
             raise HyperParameterError("param_fraction", param_fraction, "must be in (0, 1]")
         check_int("microbatch_size", microbatch_size, 1, allow_none=True)
         check_int("oversampling", oversampling, 0)
         check_int("power_iterations", power_iterations, 0)
-        defaults = dict(lr=lr, k=k, rtol=float(rtol), svd_mode=svd_mode, line_search=bool(line_search),
+        defaults = dict(lr=lr, k=k, rtol=rtol if rtol == "auto" else float(rtol), svd_mode=svd_mode, line_search=bool(line_search),
                         param_fraction=float(param_fraction), microbatch_size=microbatch_size,
                         oversampling=oversampling, power_iterations=power_iterations,
                         effective_dimension=bool(effective_dimension))
@@ -100,7 +112,10 @@ class Sven(NaturalGradientOptimizer):
     def direction(self, r: Tensor, J: Tensor, damping: Tensor, state: dict, group: dict):
         if group["microbatch_size"] is not None:
             r, J = microbatch_rows(r, J, group["microbatch_size"])
-        k, rtol, mode = min(group["k"], r.shape[0]), group["rtol"], group["svd_mode"]
+        k = r.shape[0] if group["k"] is None else min(group["k"], r.shape[0])
+        rtol, mode = state["rtol"] if group["rtol"] == "auto" else group["rtol"], group["svd_mode"]
+        if mode != "kernel" and group["k"] is None:
+            k = min(r.shape[0], J.shape[1])
         factors = None if mode == "kernel" else truncated_svd(J, k, mode, group["oversampling"], group["power_iterations"])
         if factors is None:
             phi, rank = kn.truncated_pinv_direction(J, r, k, rtol)
@@ -109,5 +124,19 @@ class Sven(NaturalGradientOptimizer):
         self._rank = rank
         return phi, None
 
+    def init_state(self, state: dict) -> None:
+        if self.param_groups[0]["rtol"] == "auto":
+            ref = self._params[0]
+            state["rtol"] = torch.tensor(INITIAL_RTOL, dtype=ref.dtype, device=ref.device)
+
+    def adaptive(self, group: dict) -> bool:
+        return group["rtol"] == "auto"
+
+    def adapt(self, state: dict, group: dict, failed, eta: Tensor, gain_ratio: Tensor | None) -> None:
+        if group["rtol"] == "auto":
+            state["rtol"] = adapt_factor(state["rtol"], eta, group["line_search"], gain_ratio, RTOL_MIN, RTOL_MAX)
+
     def extra_diagnostics(self, state: dict, group: dict) -> None:
         self.diagnostics["rank"] = self._rank
+        if "rtol" in state:
+            self.diagnostics["rtol"] = state["rtol"].clone()

@@ -44,3 +44,12 @@ def check_choice(name: str, value, choices: Sequence[str]) -> None:
     if value in choices:
         return
     raise HyperParameterError(name, value, f"choose one of {tuple(choices)}")
+
+
+def check_damping(value, allow_zero: bool = False, why_zero: str = "") -> None:
+    """``"auto"`` (adaptive) or a number ``> 0`` (``≥ 0`` with ``allow_zero``)."""
+    if value == "auto":
+        return
+    if not _is_number(value):
+        raise HyperParameterError("damping", value, "'auto' or a number" + (" >= 0" if allow_zero else " > 0"))
+    check_positive("damping", value, allow_zero=allow_zero, why_zero=why_zero)

@@ -1,0 +1,102 @@
+r"""Damping rules: the ``λ`` of ``(K + λI)⁻¹`` for each step, and how it changes.
+
+**Fixed** (``damping=<λ>``): the papers' way, ``λ`` tuned per problem over ten decades.
+
+**Adaptive** (``damping="auto"``, the default, or ``adaptive_damping=True`` from a given ``λ₀``):
+
+.. math::
+    λ_k = μ_k \, \frac{\operatorname{tr} K_k}{N} = μ_k \frac{‖J_k‖_F^2}{N},
+
+the damping relative to the mean eigenvalue of this step's kernel (``O(NP)`` to compute, the same for
+the ``P×P`` Gramian route), with the factor ``μ`` moved by what the step showed:
+
+- with the grid line search: the chosen step ``η`` says whether the damped Gauss–Newton direction
+  was trustworthy: ``η ≥ 1/4`` divides ``μ`` by 3, ``η ≤ 1/32`` (including no step) multiplies it
+  by 3, anything between keeps it;
+- with a fixed step: the Levenberg–Marquardt gain ratio ``ρ = (L − L_new)/(L − m)`` of the actual to
+  the predicted decrease: ``ρ > ¾`` divides ``μ`` by 3, ``ρ < ¼`` multiplies it by 3;
+- a failed Cholesky multiplies ``μ`` by 10.
+
+``μ`` starts at :data:`INITIAL_RELATIVE_DAMPING` (or ``λ₀ / (tr K/N)`` at the first step) and stays in
+``[MIN, MAX]``. This rule was chosen by measurement against fixed ``λ`` swept over ``1e-12 … 1e-2``
+and other adaptive rules (``scripts/damping_study.py``, BENCHMARKS.md). Every update is a
+``torch.where`` on 0-d tensors: no host synchronisation.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+INITIAL_RELATIVE_DAMPING = 1e-6
+FACTOR = 3.0
+FAILURE_FACTOR = 10.0
+GOOD_STEP, POOR_STEP = 0.25, 1.0 / 32
+MIN_RELATIVE, MAX_RELATIVE = 1e-14, 1e2
+
+
+def kernel_scale(J: Tensor) -> Tensor:
+    """``tr(JJᵀ)/N = ‖J‖_F²/N`` (0-d), the mean eigenvalue of the kernel; ``tiny`` for an all-zero ``J``."""
+    return (J.square().sum() / max(1, J.shape[0])).clamp_min(torch.finfo(J.dtype).tiny)
+
+
+def adapt_factor(value: Tensor, eta: Tensor, line_search: bool, gain_ratio: Tensor | None,
+                 low: float, high: float) -> Tensor:
+    """``value`` divided by :data:`FACTOR` after a good step, multiplied by it after a poor one, clamped.
+
+    Good: ``η ≥ 1/4`` with a line search, gain ratio ``> ¾`` without; poor: ``η ≤ 1/32``, gain ratio
+    ``< ¼`` (or NaN). Shared by the damping rule (``μ``) and Sven's adaptive truncation (``rtol``).
+    """
+    if line_search:
+        good, poor = eta >= GOOD_STEP, eta <= POOR_STEP
+    else:
+        good, poor = gain_ratio > 0.75, ~(gain_ratio >= 0.25)
+    return torch.where(good, value / FACTOR, torch.where(poor, value * FACTOR, value)).clamp(low, high)
+
+
+class DampingRule:
+    """``λ`` per step: fixed, or adaptive relative to the kernel's scale (see the module docstring).
+
+    Args:
+        damping: a number ``λ > 0`` (fixed, or the adaptive start ``λ₀``), or ``"auto"``.
+        adaptive: adapt ``λ`` (implied by ``"auto"``).
+    """
+
+    def __init__(self, damping: float | str, adaptive: bool = False):
+        self.auto = damping == "auto"
+        self.adaptive = adaptive or self.auto
+        self.initial = None if self.auto else float(damping)
+
+    def init_state(self, state: dict, reference: Tensor) -> None:
+        """``state["damping"]`` (absolute ``λ``) or ``state["relative_damping"]`` (``μ``); a ``-1`` ``μ`` means
+        "take ``λ₀ / (tr K/N)`` at the first step"."""
+        like = dict(dtype=reference.dtype, device=reference.device)
+        if self.adaptive:
+            mu = INITIAL_RELATIVE_DAMPING if self.auto else -1.0
+            state["relative_damping"] = torch.tensor(mu, **like)
+        else:
+            state["damping"] = torch.tensor(self.initial, **like)
+        state["damping_boost"] = torch.ones((), **like)
+
+    def value(self, state: dict, J: Tensor) -> Tensor:
+        """This step's ``λ`` (0-d)."""
+        if not self.adaptive:
+            return state["damping"] * state["damping_boost"]
+        scale = kernel_scale(J)
+        mu = state["relative_damping"]
+        if self.initial is not None:  # adaptive from a given λ₀: μ₀ = λ₀ / (tr K / N), once
+            mu = torch.where(mu < 0, (self.initial / scale).clamp(MIN_RELATIVE, MAX_RELATIVE), mu)
+            state["relative_damping"] = mu
+        return mu * scale
+
+    def update(self, state: dict, failed: Tensor | None, eta: Tensor, line_search: bool,
+               gain_ratio: Tensor | None = None) -> None:
+        """After the step: a Cholesky failure, the step size ``η`` (line search) or the gain ratio (fixed step)."""
+        if not self.adaptive:
+            if failed is not None:
+                state["damping_boost"] = torch.where(failed, state["damping_boost"] * FAILURE_FACTOR, state["damping_boost"])
+            return
+        mu = adapt_factor(state["relative_damping"], eta, line_search, gain_ratio, MIN_RELATIVE, MAX_RELATIVE)
+        if failed is not None:
+            mu = torch.where(failed, mu * FAILURE_FACTOR, mu).clamp(MIN_RELATIVE, MAX_RELATIVE)
+        state["relative_damping"] = mu

@@ -1,0 +1,145 @@
+"""The damping rules (pinnsolve/optim/damping.py) on problems where the right answer is known."""
+
+import pytest
+import torch
+
+from pinnsolve.optim import ENGD, ENGDW, SPRING
+from pinnsolve.optim import damping as dr
+
+T = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+
+
+class LinearResiduals:
+    """``r(θ) = Aθ − b``: Gauss–Newton is exact, one undamped step solves the least-squares problem."""
+
+    def __init__(self, A, b, theta):
+        self.A, self.b, self.theta = A, b, theta
+
+    def residuals_and_jacobian(self, columns=None):
+        return self.A @ self.theta.detach() - self.b, self.A
+
+    def objective(self, r):
+        return 0.5 * r.square().sum()
+
+    def losses_at(self, thetas):
+        return 0.5 * (thetas @ self.A.T - self.b).square().sum(-1)
+
+
+def least_squares(n, p, rank=None, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    A = torch.randn(n, p, generator=g)
+    if rank is not None:
+        A = A[:, :rank] @ torch.randn(rank, p, generator=g)
+    return A, torch.randn(n, generator=g)
+
+
+@pytest.mark.parametrize("make", [lambda p: ENGDW(p), lambda p: SPRING(p, momentum=0.0, line_search=True), lambda p: ENGD(p)],
+                         ids=["engd_w", "spring", "engd"])
+@pytest.mark.parametrize("n,p", [(40, 10), (10, 40)])
+def test_default_damping_solves_linear_least_squares_in_one_step(make, n, p):
+    """λ = 1e-6·tr K/N is small against K's spectrum here: one step lands on the (min-norm) solution."""
+    A, b = least_squares(n, p)
+    theta = torch.nn.Parameter(torch.zeros(p))
+    opt = make([theta])
+    opt.step(LinearResiduals(A, b, theta))
+    solution = torch.linalg.pinv(A) @ b
+    assert torch.linalg.norm(theta.detach() - solution) <= 1e-4 * torch.linalg.norm(solution)
+    assert float(opt.diagnostics["step_size"]) == 1.0 and int(opt.diagnostics["cholesky_retries"]) == 0
+    mu = opt.state[theta]["relative_damping"]
+    assert float(mu) == pytest.approx(dr.INITIAL_RELATIVE_DAMPING / dr.FACTOR)  # a full step: trust more
+
+
+def test_rank_deficient_least_squares_reaches_the_minimum_without_cholesky_failures():
+    """K (N > P) and G (rank 4 < P) are singular; the relative damping keeps the solve well posed."""
+    A, b = least_squares(60, 12, rank=4, seed=1)
+    theta = torch.nn.Parameter(torch.zeros(12))
+    closure = LinearResiduals(A, b, theta)
+    best = 0.5 * (A @ (torch.linalg.pinv(A) @ b) - b).square().sum()
+    for space in ("sample", "parameter"):
+        theta.data.zero_()
+        opt = ENGDW([theta], space=space)
+        for _ in range(3):
+            opt.step(closure)
+        loss = closure.objective(A @ theta.detach() - b)
+        assert float(loss) == pytest.approx(float(best), rel=1e-8) and int(opt.diagnostics["cholesky_retries"]) == 0
+
+
+def test_line_search_signal_moves_the_relative_damping():
+    rule, state = dr.DampingRule("auto"), {}
+    rule.init_state(state, T(0.0))
+    J = torch.full((4, 3), 2.0, dtype=torch.float64)          # tr(JJᵀ)/N = 12
+    assert float(rule.value(state, J)) == pytest.approx(12 * dr.INITIAL_RELATIVE_DAMPING)
+    for eta, factor in [(1.0, 1 / 3), (0.25, 1 / 3), (0.125, 1.0), (1 / 32, 3.0), (0.0, 3.0)]:
+        before = float(state["relative_damping"])
+        rule.update(state, None, T(eta), line_search=True)
+        assert float(state["relative_damping"]) == pytest.approx(before * factor), eta
+    rule.update(state, torch.tensor(True), T(0.125), line_search=True)    # a failed Cholesky: ×10
+    assert float(state["relative_damping"]) == pytest.approx(before * 3 * 10)
+
+
+def test_gain_ratio_signal_and_bounds():
+    rule, state = dr.DampingRule("auto"), {}
+    rule.init_state(state, T(0.0))
+    for ratio, factor in [(0.9, 1 / 3), (0.5, 1.0), (0.1, 3.0), (float("nan"), 3.0)]:
+        before = float(state["relative_damping"])
+        rule.update(state, None, T(0.1), line_search=False, gain_ratio=T(ratio))
+        assert float(state["relative_damping"]) == pytest.approx(before * factor), ratio
+    for _ in range(100):
+        rule.update(state, None, T(1.0), line_search=True)
+    assert float(state["relative_damping"]) == dr.MIN_RELATIVE
+    for _ in range(100):
+        rule.update(state, torch.tensor(True), T(0.0), line_search=True)
+    assert float(state["relative_damping"]) == dr.MAX_RELATIVE
+
+
+def test_a_given_start_is_absolute_and_a_fixed_damping_stays():
+    J = torch.full((4, 3), 2.0, dtype=torch.float64)
+    adaptive, state = dr.DampingRule(1e-3, adaptive=True), {}
+    adaptive.init_state(state, T(0.0))
+    assert float(adaptive.value(state, J)) == pytest.approx(1e-3)           # λ₀ as given, then relative
+    assert float(state["relative_damping"]) == pytest.approx(1e-3 / 12)
+    fixed, state = dr.DampingRule(1e-3), {}
+    fixed.init_state(state, T(0.0))
+    fixed.update(state, None, T(1.0), line_search=True)
+    assert float(fixed.value(state, J)) == 1e-3
+    fixed.update(state, torch.tensor(True), T(1.0), line_search=True)
+    assert float(fixed.value(state, J)) == pytest.approx(1e-2)               # a Cholesky failure still boosts it
+
+
+def test_lack_of_progress_is_named_once_with_its_cause():
+    from pinnsolve.health import WINDOW, RunHealth
+
+    def feed(losses, sizes, retries=None):
+        health, said = RunHealth(), []
+        for i, (loss, size) in enumerate(zip(losses, sizes)):
+            diagnostics = {"step_size": size, "cholesky_retries": float(retries[i]) if retries else 0.0}
+            code = health.watch(10 * i, loss, diagnostics)
+            if code:
+                said.append((10 * i, code))
+        return said
+
+    n = 3 * WINDOW // 10
+    assert feed([10.0 * 0.5**i for i in range(n)], [1.0] * n) == []                       # healthy
+    assert feed([1.0] * n, [0.0] * n) == [(WINDOW, "rejected")]                            # said once, not again
+    assert feed([1.0 - 1e-6 * i for i in range(n)], [1e-9] * n) == [(WINDOW, "tiny_steps")]
+    assert feed([10.0 * 0.5**i for i in range(n)], [0.5] * n, retries=range(n)) == [(WINDOW, "cholesky")]
+    stalled = [10.0 * 0.5**i for i in range(5)] + [10.0 * 0.5**5] * (n - 5)
+    said = feed(stalled, [0.5] * n)
+    assert [code for _, code in said] == ["stalled"] and said[0][0] >= 40 + WINDOW
+    assert "optimizer.damping=auto" in RunHealth.explain("stalled")
+
+
+def test_a_run_without_progress_says_so_in_its_files(tmp_path):
+    import csv
+    import json
+
+    from pinnsolve import compose_config
+    from pinnsolve.cli import run
+
+    cfg = compose_config(["problem.n_interior=30", "problem.n_boundary=10", "optimizer=sgd", "optimizer.lr=1e-12",
+                          "trainer.max_steps=80", "trainer.log_every=5", "trainer.progress=false", "trainer.plots=false"])
+    summary = run(cfg, tmp_path)
+    assert any("has not improved by 0.1 %" in note for note in summary["notices"]), summary["notices"]
+    rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    assert [r["warning"] for r in rows if r.get("warning")] == ["stalled"]
+    assert json.loads((tmp_path / "summary.json").read_text())["notices"] == summary["notices"]
