@@ -47,13 +47,14 @@ QUICK = {
 SMALL_PROBLEMS = ("poisson2d", "heat1d", "nonlinear_disk", "helmholtz2d")
 
 
-def runs(problems, methods, seeds, quick: bool, big_seeds) -> list[Run]:
+def runs(problems, methods, seeds, quick: bool, big_seeds, big_sweep=SWEEP) -> list[Run]:
     out = []
     for problem in problems:
         sizes = QUICK[problem] if quick else []
+        sweep = SWEEP if problem in SMALL_PROBLEMS else big_sweep
         for method in methods:
             base = [*METHODS[method], *sizes]
-            values = [("default", "auto", base)] + [(f"λ = {v}", v, [*base, f"optimizer.damping={v}"]) for v in SWEEP]
+            values = [("default", "auto", base)] + [(f"λ = {v}", v, [*base, f"optimizer.damping={v}"]) for v in sweep]
             if (problem, method) in PAPER_LAMBDA:
                 v = PAPER_LAMBDA[(problem, method)]
                 values.append((f"paper λ = {v}", v, [*base, f"optimizer.damping={v}"]))
@@ -102,12 +103,14 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="*", default=["engd_w"], choices=list(METHODS))
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2], help="seeds of the 2-d problems")
     parser.add_argument("--big-seeds", type=int, nargs="*", default=[0], help="seeds of the larger problems")
+    parser.add_argument("--big-sweep", nargs="*", default=SWEEP, help="λ values of the larger problems (default: all)")
     parser.add_argument("--gather", action="store_true", help="only build the table from finished runs in --out")
     args = parser.parse_args(argv)
     if args.smoke:
         args.problems, args.seeds, args.big_seeds = ["poisson2d"], [0], [0]
     if not args.gather:
-        todo = runs(args.problems, args.methods, args.seeds, quick=args.quick or args.smoke, big_seeds=args.big_seeds)
+        todo = runs(args.problems, args.methods, args.seeds, quick=args.quick or args.smoke, big_seeds=args.big_seeds,
+                    big_sweep=["%g" % float(v) for v in args.big_sweep])
         if args.smoke:
             todo = [r for r in todo if r.meta["setting"] in ("auto", "1e-10")]
         launch(todo, args)
