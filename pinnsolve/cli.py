@@ -112,6 +112,10 @@ def objective(summary: dict) -> float:
 
 
 def _report(summary: dict, run_dir) -> None:
+    from .distributed import rank
+
+    if rank() != 0:
+        return
     final = ", ".join(f"{k} {v:.3e}" for k, v in summary["final"].items())
     print(f"{summary['problem']}: {summary['status']} after {summary['steps']} steps, {summary['train_time_s']:.1f} s: {final}")
     print(f"run directory: {run_dir}")

@@ -24,6 +24,7 @@ from torch.func import functional_call, jacrev, vmap
 
 from . import forward_laplacian as fl
 from .batches import Batch
+from .distributed import row_range
 from .errors import ResidualError
 from .jet import FunctionJet, RecordingJet
 from .parameters import ParameterLayout
@@ -181,6 +182,17 @@ class ResidualEngine:
             out[:, column : column + block.shape[1]] = scale * block
             column += block.shape[1]
         return scale * r.reshape(-1)
+
+    def global_rows(self, rank: int, world: int) -> Tensor:
+        """Positions ``[N_i]`` of rank ``rank``'s rows in the one-process stacking of all conditions' rows
+        (each rank keeps rows ``[⌊i·N_c/W⌋, ⌊(i+1)·N_c/W⌋)`` of condition ``c``; needs planned conditions)."""
+        parts, offset = [], 0
+        for c in self.problem.conditions:
+            m = self._plans[c.name].n_components
+            start, end = row_range(c.n_points, rank, world)
+            parts.append(torch.arange(offset + start * m, offset + end * m))
+            offset += c.n_points * m
+        return torch.cat(parts)
 
     def _rows(self, condition: Condition, x: Tensor) -> int:
         plan = self._plans[condition.name]

@@ -28,7 +28,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, open_dict, read_write
 
+from . import distributed as dd
 from .checkpoint import locate_checkpoint
+from .device import resolve_device
 from .errors import PinnsolveError
 
 
@@ -65,7 +67,28 @@ class RunDirectories(Callback):
                 config.hydra.run.dir = str(run_dir)
                 config.hydra.output_subdir = None
         HydraConfig.instance().set_config(config)
+        if dd.launched():
+            self._join_processes(config)
         check_writable(Path(str(config.hydra.run.dir)), "run directory")
+
+    @staticmethod
+    def _join_processes(config: DictConfig) -> None:
+        """Several processes (torchrun): join the group, take rank 0's run directory; only rank 0 writes
+        Hydra's files, the others log to ``<job>_rank<k>.log``."""
+        try:
+            trainer = config.trainer
+            dd.initialise(dd.local_device(resolve_device(trainer.device)), trainer.get("backend", "auto"),
+                          float(trainer.get("dist_timeout", 600)))
+        except PinnsolveError as exc:
+            _fail(str(exc))
+        run_dir = dd.broadcast_object(str(config.hydra.run.dir))
+        with read_write(config.hydra), open_dict(config.hydra):
+            config.hydra.run.dir = run_dir
+            if dd.rank() != 0:
+                config.hydra.output_subdir = None
+                handlers = config.hydra.job_logging.get("handlers", {})
+                if "file" in handlers:
+                    handlers.file.filename = f"{run_dir}/{config.hydra.job.name}_rank{dd.rank()}.log"
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         if config.get("resume"):

@@ -72,8 +72,8 @@ class MetricsLog:
     metrics can be watched while it runs at bounded I/O.
     """
 
-    def __init__(self, path: str | os.PathLike, min_interval_s: float = 30.0):
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike, min_interval_s: float = 30.0, write: bool = True):
+        self.path, self.write = Path(path), write
         self.rows: list[dict] = []
         self.columns = list(BASE_COLUMNS)
         self.min_interval_s = min_interval_s
@@ -109,6 +109,8 @@ class MetricsLog:
         self.rows.append(row)
 
     def flush(self) -> None:
+        if not self.write:  # another process writes this run's files
+            return
         buffer = io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=self.columns, restval="", lineterminator="\n")
         writer.writeheader()

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from . import distributed as dd
 from . import plots
 from .batches import BatchSampler
 from .checkpoint import CHECKPOINT_NAME, check_compatible, load_checkpoint, locate_checkpoint, optimizer_name
@@ -59,6 +60,8 @@ class Trainer:
         divergence_factor: stop as diverged when the loss exceeds this multiple of the step-0 loss
             (``None``: only non-finite losses and 1e10-fold spikes count).
         threads: CPU threads (``auto``: see :func:`~pinnsolve.device.resolve_threads`); logged in the summary.
+        backend: with several processes (torchrun): ``auto`` (NCCL on CUDA, gloo on the CPU), ``gloo``, ``nccl``.
+        dist_timeout: seconds a rank waits for the others before the run fails (never a hang).
         progress: show the live progress display.
         plots: write PNG plots at the end.
         config: the resolved configuration, stored in checkpoints and used in messages.
@@ -83,6 +86,8 @@ class Trainer:
         checkpoint_every: int = 100,
         divergence_factor: float | None = 1e4,
         threads: int | str = "auto",
+        backend: str = "auto",
+        dist_timeout: float = 600.0,
         progress: bool = True,
         plots: bool = True,
         config: dict | None = None,
@@ -101,7 +106,10 @@ class Trainer:
         eval_every = int(eval_every or log_every)
         if eval_every % log_every:
             raise ConfigError(f"trainer.eval_every ({eval_every}) must be a multiple of trainer.log_every ({log_every})")
-        self.device, self.dtype = resolve_device(device), resolve_dtype(dtype)
+        self.device, self.dtype = dd.local_device(resolve_device(device)), resolve_dtype(dtype)
+        self.distributed = dd.initialise(self.device, backend, dist_timeout)
+        self.rank, self.world = dd.rank(), dd.world_size()
+        self.is_main = self.rank == 0
         self.threads, self.threads_reason = resolve_threads(threads)
         torch.set_num_threads(self.threads)
         strict_float_math()
@@ -109,18 +117,28 @@ class Trainer:
         self.model = model.to(self.device, self.dtype)
         self.optimizer = build_optimizer(optimizer, self.model, (config or {}).get("optimizer"))
         self.engine = ResidualEngine(problem, self.model, jacobian=jacobian, chunk_size=chunk_size)
+        self.engine.group = torch.distributed.group.WORLD if self.distributed else None
         self.sampler = BatchSampler(problem, seed, self.device, self.dtype, resample=resample)
         self.metric = ErrorMetric(problem.exact, self.sampler.eval_points) if problem.exact is not None else None
         self.max_steps, self.time_budget = max_steps, None if time_budget is None else float(time_budget)
         self.log_every, self.eval_every, self.checkpoint_every = log_every, eval_every, checkpoint_every
         self.show_progress, self.make_plots = progress, plots
-        self.metrics = MetricsLog(self.run_dir / "metrics.csv")
+        self.metrics = MetricsLog(self.run_dir / "metrics.csv", write=self.is_main)
         self.health = RunHealth(divergence_factor)
         self.step, self.train_time, self.previous_wall_time = 0, 0.0, 0.0
         self.notices: list[str] = []
         self._healthy: tuple[int, dict] | None = None
 
     # ---- one step ----------------------------------------------------------------------------
+    def _batch(self):
+        """This step's points: this rank's slice of the whole batch drawn from the seed."""
+        return dd.local_batch(self.sampler(), self.rank, self.world)
+
+    def _loss(self, batch) -> torch.Tensor:
+        """``½‖r‖²`` over all ranks' points (no graph)."""
+        with torch.no_grad():
+            return dd.all_reduce_sum(self.engine.loss(batch))
+
     def _step(self, batch) -> torch.Tensor:
         if getattr(self.optimizer, "requires_jacobian", False):
             from .optim.closure import EngineClosure
@@ -132,6 +150,9 @@ class Trainer:
             loss = self.engine.loss(batch)
             if loss.requires_grad:  # a loss no parameter reaches has zero gradients (reported at step 0)
                 loss.backward()
+            if self.distributed:  # the gradient and value of the loss over all ranks' points
+                dd.sum_gradients(self.model.parameters(), self.device)
+                loss = dd.all_reduce_sum(loss.detach())
             return loss
 
         loss = self.optimizer.step(closure)
@@ -192,7 +213,8 @@ class Trainer:
             self.metrics.load(self.step)
 
     def _save(self, wall_time: float, state: dict | None = None) -> None:
-        save_checkpoint(self.run_dir / CHECKPOINT_NAME, state if state is not None else self._state(wall_time))
+        if self.is_main:  # every rank holds the same state; one writes it
+            save_checkpoint(self.run_dir / CHECKPOINT_NAME, state if state is not None else self._state(wall_time))
         self.metrics.flush()
 
     def load(self, resume: str | Path) -> None:
@@ -222,10 +244,10 @@ class Trainer:
         wall_start, status, diverged = time.perf_counter(), "finished", None
         wall = lambda: self.previous_wall_time + time.perf_counter() - wall_start  # noqa: E731
         last_log = (self.step, self.train_time)
-        display = ProgressDisplay(f"{self.problem.name}", self.max_steps, self.show_progress)
+        display = ProgressDisplay(f"{self.problem.name}", self.max_steps, self.show_progress and self.is_main)
         with StopRequest() as stop, display:
             while not self._done():
-                batch = self.sampler()
+                batch = self._batch()
                 if self.step == 0 and not self.metrics.rows:
                     self._first_record(batch)
                 start = time.perf_counter()
@@ -259,15 +281,14 @@ class Trainer:
                         self._save(wall())
                     else:
                         self.metrics.flush_if_due()
-                if stop.requested:
+                if (dd.all_reduce_flag(stop.requested, self.device) if logging_now and self.distributed else stop.requested):
                     status = "interrupted"
                     break
         return self._finish(status, wall(), diverged)
 
     def _first_record(self, batch) -> None:
         """Row 0: the initial loss (a non-finite one means a broken residual) and parameters no residual reaches."""
-        with torch.no_grad():
-            loss = float(self.engine.loss(batch))
+        loss = float(self._loss(batch))
         check_loss_is_finite(loss, self.engine, batch)
         self.health.check(0, loss)
         self._record(loss, evaluate=True)
@@ -310,10 +331,9 @@ class Trainer:
             checkpoint_state = dict(good_state, wall_time=wall_time,
                                     metrics={"columns": metrics["columns"], "rows": metrics["rows"][:n_rows]})
         generator_state = self.sampler.state_dict()
-        batch = self.sampler()  # a fresh batch for the final loss, without moving the run's RNG on
+        batch = self._batch()  # a fresh batch for the final loss, without moving the run's RNG on
         self.sampler.load_state_dict(generator_state)
-        with torch.no_grad():
-            final = {"loss": float(self.engine.loss(batch))}
+        final = {"loss": float(self._loss(batch))}
         final.update(self._evaluate())
         row = next((r for r in self.metrics.rows if int(r["step"]) == self.step), None)
         if row is None:
@@ -344,6 +364,10 @@ class Trainer:
         if diverged is not None:
             summary["diverged"] = {"reason": diverged, "kept_step": self.step,
                                    "advice": RunHealth.advice((self.config or {}).get("optimizer"))}
+        if self.distributed:
+            summary["processes"] = self.world
+        if not self.is_main:
+            return summary
         write_json(self.run_dir / "summary.json", summary)
         if self.make_plots:
             plots.write_all(self.run_dir, self.metrics, self.problem, self.model, self.metric)

@@ -231,3 +231,45 @@ def test_effective_dimension():
     r, J = rows(20, 50)
     evals = torch.linalg.eigvalsh(J @ J.T)
     assert torch.allclose(kn.effective_dimension(J @ J.T, 1.0), (evals / (evals + 1)).sum())
+
+
+@pytest.mark.parametrize("preconditioner", ["nystrom", "none"])
+def test_cg_solves_to_its_tolerance_and_the_preconditioner_saves_products(preconditioner):
+    """Matrix-free CG on (K + λI)x = g agrees with the Cholesky direction; the Nyström preconditioner
+    needs far fewer products on a kernel with a decaying spectrum (as a PINN's)."""
+    from pinnsolve.optim.rows import Rows
+    from pinnsolve.optim.solvers import CGSolver, CholeskySolver
+
+    g = torch.Generator().manual_seed(7)
+    U, _ = torch.linalg.qr(torch.randn(200, 200, generator=g))
+    J = U[:, :150] @ torch.diag(torch.logspace(0, -8, 150)) @ torch.randn(150, 400, generator=g) / 20
+    r = torch.randn(200, generator=g)
+    damping = torch.tensor(1e-6)
+    exact, _, _ = CholeskySolver("sample")(Rows(r, J), r, damping)
+    torch.manual_seed(0)
+    phi, failed, info = CGSolver(tol=1e-10, max_iters=2000, preconditioner=preconditioner, sketch_size=60)(
+        Rows(r, J), r, damping)
+    assert not failed and float(info["cg_residual"]) <= 1e-10
+    condition = float((J @ J.T).norm(2) / damping)
+    assert rel(phi, exact) <= 1e-10 * condition
+    iterations = int(info["cg_iterations"])
+    if preconditioner == "nystrom":
+        torch.manual_seed(0)
+        _, _, plain = CGSolver(tol=1e-10, max_iters=2000, preconditioner="none")(Rows(r, J), r, damping)
+        assert 5 * iterations <= int(plain["cg_iterations"]), (iterations, int(plain["cg_iterations"]))
+
+
+def test_every_solver_of_the_composed_optimizer_gives_the_cholesky_direction():
+    from pinnsolve.optim import ENGDW, SPRING
+
+    r, J = rows(40, 120)
+    reference = direction(ENGDW, r, J, damping=1e-3)
+    for solver, extra in [("cg", dict(tol=1e-12)), ("nystrom", dict(sketch_size=1.0))]:
+        if solver == "nystrom":
+            with pytest.warns(UserWarning, match="the whole kernel"):
+                got = direction(ENGDW, r, J, damping=1e-3, solver=solver, **extra)
+        else:
+            got = direction(ENGDW, r, J, damping=1e-3, solver=solver, **extra)
+        assert rel(got, reference) < 1e-8, solver
+    spring = direction(SPRING, r, J, damping=1e-3, momentum=0.0, norm_constraint=None, solver="cg", tol=1e-12)
+    assert rel(spring, reference) < 1e-8

@@ -1,9 +1,10 @@
 r"""The shell every natural-gradient optimizer shares: a ``torch.optim.Optimizer`` on a flat ``θ``.
 
-A subclass writes one method, :meth:`NaturalGradientOptimizer.direction`, mapping the rows
-``r: [N]`` and Jacobian ``J: [N, P]`` to a direction ``φ: [P]``; this class does the rest:
+A subclass writes one method, :meth:`NaturalGradientOptimizer.direction`, mapping the rows of ``r``
+and ``J`` this process holds (:class:`~pinnsolve.optim.rows.Rows`, which owns every reduction over
+processes) to a direction ``φ: [P]``; this class does the rest:
 
-1. ``r, J = closure.residuals_and_jacobian()``; ``L = closure.objective(r)`` (``½‖r‖²``);
+1. ``rows = closure.jacobian_rows()`` (``r: [N_i]``, ``J: [N_i, P]``); ``L = closure.objective(r)`` (``½‖r‖²``);
 2. ``φ = direction(r, J, damping)`` with this step's ``λ`` from the damping rule
    (:mod:`~pinnsolve.optim.damping`: fixed, or adaptive relative to ``tr K/N``; a Cholesky failure,
    see :func:`~pinnsolve.optim.kernel.damped_solve`, raises it ×10);
@@ -32,8 +33,9 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from ..parameters import ParameterLayout
-from . import kernel as kn
 from .damping import DampingRule
+from .kernel import effective_dimension
+from .rows import Rows
 from .step_rules import gain_ratio, grid_line_search
 
 
@@ -105,8 +107,8 @@ class NaturalGradientOptimizer(Optimizer):
     def init_state(self, state: dict) -> None:
         """Add method-specific tensors to the global state (called once)."""
 
-    def direction(self, r: Tensor, J: Tensor, damping: Tensor, state: dict, group: dict) -> tuple[Tensor, Tensor | None]:
-        """``φ: [P]`` and a 0-d bool ``failed`` (Cholesky failure) or ``None``."""
+    def direction(self, rows: Rows, damping: Tensor, state: dict, group: dict) -> tuple[Tensor, Tensor | None]:
+        """``φ: [P]`` (replicated) and a 0-d bool ``failed`` (Cholesky failure) or ``None``."""
         raise NotImplementedError
 
     def fixed_step_size(self, phi: Tensor, state: dict, group: dict) -> Tensor:
@@ -116,6 +118,14 @@ class NaturalGradientOptimizer(Optimizer):
     def applied_step(self, phi: Tensor, state: dict, group: dict) -> Tensor:
         """The vector actually subtracted (times ``η``): ``φ`` (SPRING: bias-corrected)."""
         return phi
+
+    @staticmethod
+    def _rows(closure, columns: Tensor | None) -> Rows:
+        """This process's rows, from a closure that builds them (``jacobian_rows()``) or returns ``(r, J)``."""
+        if hasattr(closure, "jacobian_rows"):
+            return closure.jacobian_rows() if columns is None else closure.jacobian_rows(columns=columns)
+        r, J = closure.residuals_and_jacobian() if columns is None else closure.residuals_and_jacobian(columns=columns)
+        return Rows(r, J)
 
     def adaptive(self, group: dict) -> bool:
         """Whether a hyper-parameter adapts to the step's outcome (then a fixed step costs one more loss)."""
@@ -156,10 +166,10 @@ class NaturalGradientOptimizer(Optimizer):
         subset = self.jacobian_columns(closure, theta.numel())
         requested = owned if subset is None else owned[subset]
         columns = None if (subset is None and everything) else requested
-        r, J = closure.residuals_and_jacobian() if columns is None else closure.residuals_and_jacobian(columns=columns)
-        loss = closure.objective(r)
-        damping = self.damping_rule.value(state, J) if self.damped else torch.zeros((), dtype=r.dtype, device=r.device)
-        phi, failed = self.direction(r, J, damping, state, group)
+        rows = self._rows(closure, columns)
+        loss = closure.objective(rows.r)
+        damping = self.damping_rule.value(state, rows) if self.damped else torch.zeros((), dtype=rows.r.dtype, device=rows.r.device)
+        phi, failed = self.direction(rows, damping, state, group)
         if subset is not None:
             phi = torch.zeros_like(theta).index_put_((subset,), phi)
         phi = torch.where(torch.isfinite(phi).all(), phi, torch.zeros_like(phi))
@@ -178,7 +188,7 @@ class NaturalGradientOptimizer(Optimizer):
         ratio = None
         if self.adaptive(group) and not group["line_search"]:  # one more loss: the fixed step's gain ratio
             new_loss = closure.losses_at(layout.flatten()[None])[0]
-            predicted = closure.objective(r - eta * (J @ (update if subset is None else update[subset])))
+            predicted = closure.objective(rows.r - eta * rows.Jv(update if subset is None else update[subset]))
             ratio = gain_ratio(loss, new_loss, predicted)
         self.adapt(state, group, failed, eta, ratio)
 
@@ -188,7 +198,7 @@ class NaturalGradientOptimizer(Optimizer):
             if "relative_damping" in state:
                 self.diagnostics["relative_damping"] = state["relative_damping"].clone()
         if group["effective_dimension"]:
-            self.diagnostics["d_eff_over_N"] = kn.effective_dimension(kn.gram_lower(J), damping) / r.shape[0]
+            self.diagnostics["d_eff_over_N"] = effective_dimension(rows.kernel_lower(), damping) / rows.n
         self.extra_diagnostics(state, group)
         return loss.detach()
 

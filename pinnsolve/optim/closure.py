@@ -36,6 +36,7 @@ from torch.func import functional_call, jacrev, vmap
 from ..batches import Batch
 from ..engine import ResidualEngine
 from ..parameters import ParameterLayout
+from .rows import Rows
 
 ROWS = ("residuals", "losses")
 
@@ -48,9 +49,12 @@ def half_squared_norm(r: Tensor) -> Tensor:
 class EngineClosure:
     """The trainer's closure: a :class:`~pinnsolve.engine.ResidualEngine` on one batch.
 
+    With several processes (``engine.group``) the batch holds this rank's points: the rows are this
+    rank's, and the objective and the line search's losses are summed over all ranks.
+
     Args:
         engine: residuals and Jacobian of the problem for the model being trained.
-        batch: this step's points.
+        batch: this step's points (this rank's slice of them).
     """
 
     rows = "residuals"
@@ -58,18 +62,33 @@ class EngineClosure:
     def __init__(self, engine: ResidualEngine, batch: Batch):
         self.engine, self.batch = engine, batch
         self.layout = engine.layout
+        self.group = getattr(engine, "group", None)
 
     def residuals_and_jacobian(self, columns: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """``r: [N]``, ``J: [N, P]`` (or ``J[:, columns]: [N, P_s]``, built chunk by chunk so the full
+        """``r: [N_i]``, ``J: [N_i, P]`` (or ``J[:, columns]: [N_i, P_s]``, built chunk by chunk so the full
         ``J`` is never held: :meth:`~pinnsolve.engine.ResidualEngine.residuals_and_jacobian`)."""
         return self.engine.residuals_and_jacobian(self.batch, columns)
 
+    def jacobian_rows(self, columns: Tensor | None = None) -> Rows:
+        """This rank's rows as :class:`~pinnsolve.optim.rows.Rows` (which owns the reductions over ranks)."""
+        r, J = self.residuals_and_jacobian(columns)
+        index = None if self.group is None else self.engine.global_rows(torch.distributed.get_rank(self.group),
+                                                                         torch.distributed.get_world_size(self.group))
+        return Rows(r, J, self.group, index=None if index is None else index.to(r.device))
+
+    def _sum(self, t: Tensor) -> Tensor:
+        if self.group is None:
+            return t
+        t = t.clone()
+        torch.distributed.all_reduce(t, group=self.group)
+        return t
+
     def objective(self, r: Tensor) -> Tensor:
-        return half_squared_norm(r)
+        return self._sum(half_squared_norm(r))
 
     def losses_at(self, thetas: Tensor) -> Tensor:
-        """``½‖r(θ_m)‖²`` for ``thetas: [M, P]`` in batched passes (no sync)."""
-        return self.engine.losses_at(self.batch, thetas)
+        """``½‖r(θ_m)‖²`` for ``thetas: [M, P]`` (this rank's points, then one all-reduce of ``M`` numbers)."""
+        return self._sum(self.engine.losses_at(self.batch, thetas))
 
 
 class PerSampleClosure:

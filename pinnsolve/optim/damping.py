@@ -78,11 +78,11 @@ class DampingRule:
             state["damping"] = torch.tensor(self.initial, **like)
         state["damping_boost"] = torch.ones((), **like)
 
-    def value(self, state: dict, J: Tensor) -> Tensor:
-        """This step's ``λ`` (0-d)."""
+    def value(self, state: dict, rows) -> Tensor:
+        """This step's ``λ`` (0-d) for :class:`~pinnsolve.optim.rows.Rows` (or a plain ``J``)."""
         if not self.adaptive:
             return state["damping"] * state["damping_boost"]
-        scale = kernel_scale(J)
+        scale = kernel_scale(rows) if isinstance(rows, Tensor) else rows.kernel_scale()
         mu = state["relative_damping"]
         if self.initial is not None:  # adaptive from a given λ₀: μ₀ = λ₀ / (tr K / N), once
             mu = torch.where(mu < 0, (self.initial / scale).clamp(MIN_RELATIVE, MAX_RELATIVE), mu)

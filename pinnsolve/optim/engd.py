@@ -15,6 +15,7 @@ from torch import Tensor
 
 from . import kernel as kn
 from .base import NaturalGradientOptimizer
+from .rows import Rows
 from .validation import check_damping, check_positive, check_range
 
 
@@ -24,11 +25,11 @@ class ENGD(NaturalGradientOptimizer):
     Args:
         params: model parameters (one group).
         lr: fixed step ``η`` (used when ``line_search=False``).
-        damping: ``λ ≥ 0``; ``λ = 0`` is the Gauss–Newton step, which needs ``J`` of full column rank
+        damping: ``"auto"`` (default, :mod:`~pinnsolve.optim.damping`) or ``λ ≥ 0``; ``λ = 0`` is the Gauss–Newton step, which needs ``J`` of full column rank
             (``N ≥ P``): otherwise the Cholesky fails and the step falls back to a gradient step.
         line_search: grid line search over ``η ∈ {2⁰, …, 2⁻³⁰}`` (one batched pass).
         gramian_average: ``β ∈ [0, 1)``; ``0`` uses this step's Gramian only.
-        adaptive_damping: Levenberg–Marquardt update of ``λ`` (see :mod:`~pinnsolve.optim.step_rules`).
+        adaptive_damping: adapt a numeric ``damping`` from there (:mod:`~pinnsolve.optim.damping`).
         effective_dimension: log ``d_eff(λ)/N`` (costs an eigendecomposition of ``K``).
 
     Example:
@@ -45,8 +46,8 @@ class ENGD(NaturalGradientOptimizer):
                         adaptive_damping=bool(adaptive_damping), effective_dimension=bool(effective_dimension))
         super().__init__(params, defaults)
 
-    def direction(self, r: Tensor, J: Tensor, damping: Tensor, state: dict, group: dict):
-        G = J.mT @ J
+    def direction(self, rows: Rows, damping: Tensor, state: dict, group: dict):
+        G = rows.gramian_lower()
         beta = group["gramian_average"]
         if beta > 0:
             if "gramian" not in state:
@@ -54,4 +55,4 @@ class ENGD(NaturalGradientOptimizer):
             else:
                 state["gramian"] = beta * state["gramian"] + (1 - beta) * G
             G = state["gramian"]
-        return kn.damped_solve(G, J.mT @ r, damping)
+        return kn.damped_solve(G, rows.Jt(rows.r), damping)

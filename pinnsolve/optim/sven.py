@@ -40,6 +40,7 @@ from ..errors import HyperParameterError
 from . import kernel as kn
 from .base import NaturalGradientOptimizer
 from .damping import adapt_factor
+from .rows import Rows
 from .svd import SVD_MODES, truncated_pinv_apply, truncated_svd
 from .validation import check_choice, check_int, check_positive, check_range
 
@@ -109,18 +110,26 @@ class Sven(NaturalGradientOptimizer):
         device = self._params[0].device
         return torch.randperm(num_params, device=device)[:count].sort().values
 
-    def direction(self, r: Tensor, J: Tensor, damping: Tensor, state: dict, group: dict):
-        if group["microbatch_size"] is not None:
-            r, J = microbatch_rows(r, J, group["microbatch_size"])
-        k = r.shape[0] if group["k"] is None else min(group["k"], r.shape[0])
+    def direction(self, rows: Rows, damping: Tensor, state: dict, group: dict):
+        if group["microbatch_size"] is not None:  # consecutive rows of this process
+            rows = Rows(*microbatch_rows(rows.r, rows.J, group["microbatch_size"]), rows.group)
+        n = rows.n
+        k = n if group["k"] is None else min(group["k"], n)
         rtol, mode = state["rtol"] if group["rtol"] == "auto" else group["rtol"], group["svd_mode"]
-        if mode != "kernel" and group["k"] is None:
-            k = min(r.shape[0], J.shape[1])
-        factors = None if mode == "kernel" else truncated_svd(J, k, mode, group["oversampling"], group["power_iterations"])
-        if factors is None:
-            phi, rank = kn.truncated_pinv_direction(J, r, k, rtol)
-        else:
-            phi, rank = truncated_pinv_apply(*factors, r, k, rtol)
+        if mode == "kernel":
+            if rows.J.shape[1] < n:
+                phi, rank = kn.truncated_kernel_pinv(rows.gramian_lower(), rows.Jt(rows.r), k, rtol)
+            else:
+                x, rank = kn.truncated_kernel_pinv(rows.kernel_lower(), rows.gather(rows.r), k, rtol)
+                phi = rows.Jt(rows.local(x))
+        else:  # the seed package's SVD modes work on the whole J
+            J, r = rows.gather(rows.J), rows.gather(rows.r)
+            k = min(k, J.shape[1])
+            factors = truncated_svd(J, k, mode, group["oversampling"], group["power_iterations"])
+            if factors is None:
+                phi, rank = kn.truncated_pinv_direction(J, r, k, rtol)
+            else:
+                phi, rank = truncated_pinv_apply(*factors, r, k, rtol)
         self._rank = rank
         return phi, None
 

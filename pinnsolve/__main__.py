@@ -1,0 +1,5 @@
+"""``python -m pinnsolve …`` (what ``torchrun --nproc-per-node=K -m pinnsolve …`` runs): the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,122 @@
+"""More than one process: the points of every condition split across ranks, on ``torch.distributed``.
+
+``torchrun --nproc-per-node=K -m pinnsolve …`` starts K processes. Each draws the whole batch from the
+seed and the step (``O(N·d)`` numbers, nothing next to ``J``) and keeps its slice of every condition's
+points: rank ``i`` of ``W`` keeps rows ``[⌊i·N_c/W⌋, ⌊(i+1)·N_c/W⌋)`` — an uneven split when ``W`` does
+not divide ``N_c``, so any count works. The residual scaling keeps the global ``N_c``, parameters are
+replicated, and every reduction goes through :class:`~pinnsolve.optim.rows.Rows` and the closures, so
+the run does not depend on the number of ranks (to rounding). Rank 0 writes the run directory.
+
+The backend is NCCL for CUDA devices and gloo on the CPU; the process group has a timeout
+(``trainer.dist_timeout``) so that a rank that fails ends the others instead of leaving them waiting.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+
+import torch
+import torch.distributed as dist
+
+from .batches import Batch, ConditionPoints
+from .errors import ConfigError
+
+BACKENDS = ("auto", "gloo", "nccl")
+
+
+def launched() -> bool:
+    """Whether this process was started as one of several (``WORLD_SIZE > 1``, as torchrun sets)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def initialise(device: torch.device | str = "cpu", backend: str = "auto", timeout_s: float = 600.0) -> bool:
+    """Join the process group of a multi-process launch (a no-op otherwise); returns whether there is one.
+
+    Raises:
+        ConfigError: NCCL asked for without CUDA, or an unknown backend.
+    """
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size() > 1
+    if not launched():
+        return False
+    device = torch.device(device)
+    if backend not in BACKENDS:
+        raise ConfigError(f"trainer.backend={backend} is not one of {BACKENDS}")
+    if backend == "auto":
+        backend = "nccl" if device.type == "cuda" else "gloo"
+    if backend == "nccl" and not torch.cuda.is_available():
+        raise ConfigError("trainer.backend=nccl needs CUDA devices, but PyTorch sees none; use trainer.backend=gloo "
+                          "(or auto) for processes on the CPU")
+    dist.init_process_group(backend=backend, timeout=datetime.timedelta(seconds=float(timeout_s)))
+    return dist.get_world_size() > 1
+
+
+def rank() -> int:
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def world_size() -> int:
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def local_device(device: torch.device) -> torch.device:
+    """Each rank's own GPU (``LOCAL_RANK``) when the run is on CUDA with several processes."""
+    if device.type == "cuda" and device.index is None and launched():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return device
+
+
+def row_range(n: int, index: int, world: int) -> tuple[int, int]:
+    """Rows ``[start, end)`` of ``n`` that rank ``index`` of ``world`` keeps."""
+    return (index * n) // world, ((index + 1) * n) // world
+
+
+def local_batch(batch: Batch, index: int, world: int) -> Batch:
+    """This rank's slice of every condition's points (and targets)."""
+    if world == 1:
+        return batch
+    out = {}
+    for name, (x, y) in batch.items():
+        start, end = row_range(x.shape[0], index, world)
+        out[name] = ConditionPoints(x[start:end], None if y is None else y[start:end])
+    return out
+
+
+def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
+    """``Σ_ranks t`` (a new tensor; ``t`` itself with one process)."""
+    if world_size() == 1:
+        return t
+    t = t.clone()
+    dist.all_reduce(t)
+    return t
+
+
+def broadcast_object(obj, source: int = 0):
+    """Rank ``source``'s ``obj`` on every rank."""
+    if world_size() == 1:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=source)
+    return box[0]
+
+
+def all_reduce_flag(flag: bool, device: torch.device) -> bool:
+    """``True`` if any rank's ``flag`` is (a stop request seen by one rank stops them all)."""
+    if world_size() == 1:
+        return flag
+    t = torch.tensor(int(flag), device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t)
+
+
+def sum_gradients(parameters, device: torch.device) -> None:
+    """Sum every parameter's gradient over ranks (first-order optimizers: the gradient of the global loss)."""
+    if world_size() == 1:
+        return
+    for p in parameters:
+        if not p.requires_grad:
+            continue
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+        dist.all_reduce(p.grad)

@@ -1,0 +1,149 @@
+r"""The rows of ``r`` and ``J`` this process holds, and the reductions over all processes.
+
+With several processes (``torch.distributed``) every rank holds a slice of the points, so a slice of
+the rows: ``r_i: [N_i]``, ``J_i: [N_i, P]``. The parameters and every ``P``-vector are replicated.
+:class:`Rows` is the boundary between the engine and the solvers, and it owns every reduction, the way
+a linear operator owns the sum over its data:
+
+- ``Jt(x_i) = Σ_i J_iᵀ x_i`` — one all-reduce of a ``P``-vector (or ``P×ℓ`` block);
+- ``Jv(v) = J_i v`` — this rank's rows, no communication;
+- ``sum(t)`` — an all-reduce (scalars, ``ℓ×ℓ`` blocks);
+- ``gramian_lower() = Σ_i J_iᵀ J_i`` — one ``P×P`` all-reduce;
+- ``kernel_lower()`` — the whole ``N×N`` kernel: every rank gathers all of ``J`` (``N×P`` numbers per
+  rank) and forms ``JJᵀ``: the costly, explicit route of the exact sample-space solve;
+- ``gather(x_i)`` / ``local(x)`` — between this rank's slice and the whole ``N``-vector, in the rows'
+  canonical order (the one-process order, ``index``), so that a random sketch pairs the same random
+  numbers with the same points whatever the number of processes.
+
+With one process (``group=None``) every reduction is the identity and nothing is copied.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+from torch import Tensor
+
+from . import kernel as kn
+
+
+class Rows:
+    """This rank's rows ``r: [N_i]`` and ``J: [N_i, P]`` (see the module docstring).
+
+    Args:
+        r: this rank's rows of the residual vector.
+        J: their Jacobian.
+        group: the process group (``None``: one process; ``torch.distributed.group.WORLD`` for all).
+        counts: rows per rank (``None``: gathered once when first needed).
+        index: positions ``[N_i]`` of this rank's rows in the canonical order of all rows (``None``: the
+            ranks' rows follow each other in rank order).
+    """
+
+    def __init__(self, r: Tensor, J: Tensor, group=None, counts: list[int] | None = None, index: Tensor | None = None):
+        self.r, self.J = r, J
+        self.group = group
+        self.index = index
+        self._all_index: Tensor | None = None
+        self.world = dist.get_world_size(self.group) if self.group is not None else 1
+        self.rank = dist.get_rank(self.group) if self.group is not None else 0
+        self._counts = counts
+
+    # ---- sizes -----------------------------------------------------------------------------------
+    @property
+    def counts(self) -> list[int]:
+        """Rows on every rank (one small all-gather, cached)."""
+        if self._counts is None:
+            if self.world == 1:
+                self._counts = [self.r.shape[0]]
+            else:
+                sizes = [torch.zeros((), dtype=torch.int64, device=self.r.device) for _ in range(self.world)]
+                dist.all_gather(sizes, torch.tensor(self.r.shape[0], device=self.r.device), group=self.group)
+                self._counts = [int(s) for s in sizes]
+        return self._counts
+
+    @property
+    def n(self) -> int:
+        """``N``, the rows of all ranks."""
+        return sum(self.counts) if self.world > 1 else self.r.shape[0]
+
+    @property
+    def offset(self) -> int:
+        return sum(self.counts[: self.rank]) if self.world > 1 else 0
+
+    # ---- reductions --------------------------------------------------------------------------------
+    def sum(self, t: Tensor) -> Tensor:
+        """``Σ_ranks t`` (a new tensor)."""
+        if self.world == 1:
+            return t
+        t = t.clone()
+        dist.all_reduce(t, group=self.group)
+        return t
+
+    def Jt(self, x: Tensor) -> Tensor:
+        """``Jᵀx = Σ_i J_iᵀ x_i`` for this rank's ``x_i: [N_i]`` or ``[N_i, ℓ]`` (replicated result)."""
+        return self.sum(self.J.mT @ x)
+
+    def Jv(self, v: Tensor) -> Tensor:
+        """``J_i v``: this rank's rows of ``Jv`` for a replicated ``v: [P]`` or ``[P, ℓ]``."""
+        return self.J @ v
+
+    def dot(self, a: Tensor, b: Tensor) -> Tensor:
+        """``⟨a, b⟩`` of two row-distributed vectors (0-d, replicated)."""
+        return self.sum((a * b).sum())
+
+    def objective(self, r: Tensor | None = None) -> Tensor:
+        """``½‖r‖²`` over all rows."""
+        r = self.r if r is None else r
+        return self.sum(0.5 * r.square().sum())
+
+    def kernel_scale(self) -> Tensor:
+        """``tr(JJᵀ)/N = Σ_i ‖J_i‖_F² / N`` (0-d): the mean eigenvalue of the kernel."""
+        return (self.sum(self.J.square().sum()) / max(1, self.n)).clamp_min(torch.finfo(self.J.dtype).tiny)
+
+    def gramian_lower(self) -> Tensor:
+        """``G = Σ_i J_iᵀJ_i: [P, P]`` (lower triangle; one ``P×P`` all-reduce)."""
+        if self.world == 1:
+            return kn.gram_lower(self.J.mT)
+        return self.sum(self.J.mT @ self.J)
+
+    def _gather_raw(self, x: Tensor) -> list[Tensor]:
+        width = max(self.counts)
+        padded = x.new_zeros((width, *x.shape[1:]))
+        padded[: x.shape[0]] = x
+        parts = [torch.empty_like(padded) for _ in range(self.world)]
+        dist.all_gather(parts, padded, group=self.group)
+        return [part[:count] for part, count in zip(parts, self.counts)]
+
+    def _order(self) -> Tensor | None:
+        """Canonical positions of all ranks' rows, in rank order (``None``: rank order is canonical)."""
+        if self.index is None:
+            return None
+        if self._all_index is None:
+            self._all_index = torch.cat(self._gather_raw(self.index))
+        return self._all_index
+
+    def gather(self, x: Tensor) -> Tensor:
+        """The whole ``[N, …]`` in canonical order from every rank's ``[N_i, …]``."""
+        if self.world == 1:
+            return x
+        stacked = torch.cat(self._gather_raw(x))
+        order = self._order()
+        if order is None:
+            return stacked
+        return torch.empty_like(stacked).index_copy_(0, order, stacked)
+
+    def local(self, x: Tensor) -> Tensor:
+        """This rank's rows of a whole ``[N, …]`` in canonical order."""
+        if self.world == 1:
+            return x
+        if self.index is not None:
+            return x[self.index]
+        return x[self.offset : self.offset + self.r.shape[0]]
+
+    def kernel_lower(self) -> Tensor:
+        """``K = JJᵀ: [N, N]`` (lower triangle), explicit: with several ranks all of ``J`` is gathered first."""
+        return kn.gram_lower(self.gather(self.J) if self.world > 1 else self.J)
+
+    def columns(self, columns: Tensor) -> "Rows":
+        """The same rows restricted to some columns of ``J``."""
+        return Rows(self.r, self.J[:, columns], self.group, self._counts, self.index)

@@ -1,0 +1,154 @@
+r"""Solvers: ``φ = Jᵀ(K + λI)⁻¹ g`` from the rows of ``J`` (:class:`~pinnsolve.optim.rows.Rows`), three ways.
+
+Every damped natural-gradient step needs the damped least-squares direction
+``φ = argmin ‖Jφ − g‖² + λ‖φ‖² = Jᵀ(K + λI)⁻¹g``; a solver computes it from this process's rows and
+returns ``(φ: [P], failed: [] bool, info)``, ``info`` holding 0-d diagnostics for ``metrics.csv``.
+
+============  ==================================================================  ===========================
+``solver``    how                                                                 memory, communication
+============  ==================================================================  ===========================
+``cholesky``  exact: Cholesky of the ``N×N`` kernel when ``N ≤ P``, of the        ``N²`` (all of ``J``
+              ``P×P`` Gramian when ``P < N`` (``space``; the same direction)       gathered) or ``P²``
+``nystrom``   randomized Nyström ``K ≈ BBᵀ`` from a Gaussian sketch of ``ℓ``       ``Nℓ``; all-reduces of
+              columns (:mod:`~pinnsolve.optim.sketch` has the one-process maths)  ``P×ℓ`` and ``ℓ×ℓ``
+``cg``        matrix-free conjugate gradients on ``(K + λI)x = g`` with           ``NP + Nℓ``, never
+              ``Kv = J(Jᵀv)``, preconditioned by the Nyström approximation         ``N×N``; one ``P``-vector
+                                                                                  all-reduce per product
+============  ==================================================================  ===========================
+
+The random sketch ``Ω: [N, ℓ]`` is drawn whole on every rank from the global generator and each rank
+keeps its rows, so it does not depend on the number of processes (``O(Nℓ)`` numbers, nothing next to
+``J``). CG reads its residual norm every :data:`CHECK_EVERY` iterations to stop: a host
+synchronisation, the price of a tolerance (the Cholesky and Nyström solvers have none).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from . import kernel as kn
+from .rows import Rows
+from .sketch import nystrom_factors, nystrom_solve, sketch_columns
+
+SOLVERS = ("cholesky", "nystrom", "cg")
+PRECONDITIONERS = ("nystrom", "none")
+CHECK_EVERY = 10
+
+
+class CholeskySolver:
+    """The exact direction by Cholesky, in the smaller space (``space="auto"``), ``"sample"`` or ``"parameter"``."""
+
+    name = "cholesky"
+
+    def __init__(self, space: str = "auto"):
+        self.space = space
+
+    def parameter_space(self, rows: Rows) -> bool:
+        return self.space == "parameter" or (self.space == "auto" and rows.J.shape[1] < rows.n)
+
+    def __call__(self, rows: Rows, g: Tensor, damping: Tensor) -> tuple[Tensor, Tensor, dict]:
+        if self.parameter_space(rows):
+            phi, failed = kn.damped_solve(rows.gramian_lower(), rows.Jt(g), damping, overwrite=True)
+            return phi, failed, {}
+        x, failed = kn.damped_solve(rows.kernel_lower(), rows.gather(g), damping, overwrite=True)
+        return rows.Jt(rows.local(x)), failed, {}
+
+
+class NystromSolver:
+    """Randomized Nyström in place of ``(K + λI)⁻¹`` (:mod:`pinnsolve.optim.sketch` has the maths).
+
+    Args:
+        sketch_size: ``ℓ`` (int) or a fraction of ``N`` (float); ``ℓ ≥ N`` is the exact Cholesky solve.
+        variant: ``"gpu_efficient"`` (Cholesky only) or ``"standard"`` (orthonormal sketch, eigenvalues).
+        shift: ``"relative"`` (``ν = eps·‖Y‖_F``) or an absolute ``ν``.
+    """
+
+    name = "nystrom"
+
+    def __init__(self, sketch_size=0.1, variant: str = "gpu_efficient", shift="relative"):
+        self.sketch_size, self.variant, self.shift = sketch_size, variant, shift
+
+    def __call__(self, rows: Rows, g: Tensor, damping: Tensor) -> tuple[Tensor, Tensor, dict]:
+        x, failed = nystrom_solve(rows, g, damping, self.sketch_size, self.variant, self.shift)
+        return rows.Jt(x), failed, {}
+
+
+class CGSolver:
+    """Conjugate gradients on ``(K + λI)x = g``, ``Kv = J(Jᵀv)``: the solve that runs where ``K`` does not fit.
+
+    Args:
+        tol: stop at ``‖g − (K + λI)x‖ ≤ tol·‖g‖``.
+        max_iters: at most this many iterations (``None``: ``N``).
+        preconditioner: ``"nystrom"`` (Frangella, Tropp, Udell 2023: ``P⁻¹ = (Λ̂_ℓ + λ) U(Λ̂ + λI)⁻¹Uᵀ +
+            I − UUᵀ`` from a standard Nyström approximation of rank ``sketch_size``) or ``"none"``.
+        sketch_size: the preconditioner's ``ℓ`` (int or fraction of ``N``).
+
+    ``info``: ``cg_iterations`` and ``cg_residual`` (the relative residual reached).
+    """
+
+    name = "cg"
+
+    def __init__(self, tol: float = 1e-10, max_iters: int | None = None, preconditioner: str = "nystrom",
+                 sketch_size=0.1, shift="relative"):
+        self.tol, self.max_iters, self.preconditioner = tol, max_iters, preconditioner
+        self.sketch_size, self.shift = sketch_size, shift
+
+    def __call__(self, rows: Rows, g: Tensor, damping: Tensor) -> tuple[Tensor, Tensor, dict]:
+        apply = self._preconditioner(rows, damping)
+
+        def matvec(v: Tensor) -> Tensor:
+            return rows.Jv(rows.Jt(v)) + damping * v
+
+        x = torch.zeros_like(g)
+        residual = g.clone()
+        z = apply(residual)
+        direction = z.clone()
+        rz = rows.dot(residual, z)
+        g_norm = rows.dot(g, g).sqrt().clamp_min(torch.finfo(g.dtype).tiny)
+        limit = self.max_iters or rows.n
+        iterations = 0
+        for iterations in range(1, limit + 1):
+            Kd = matvec(direction)
+            alpha = rz / rows.dot(direction, Kd)
+            x = x + alpha * direction
+            residual = residual - alpha * Kd
+            if iterations % CHECK_EVERY == 0 or iterations == limit:
+                if float(rows.dot(residual, residual).sqrt() / g_norm) <= self.tol:  # the one host read
+                    break
+            z = apply(residual)
+            rz_new = rows.dot(residual, z)
+            direction = z + (rz_new / rz) * direction
+            rz = rz_new
+        relative = rows.dot(residual, residual).sqrt() / g_norm
+        failed = ~torch.isfinite(x).all()
+        x = torch.where(failed, g / damping, x)
+        info = {"cg_iterations": torch.tensor(float(iterations), dtype=g.dtype, device=g.device), "cg_residual": relative}
+        return rows.Jt(x), failed, info
+
+    def _preconditioner(self, rows: Rows, damping: Tensor):
+        if self.preconditioner == "none":
+            return lambda v: v
+        ell = min(sketch_columns(self.sketch_size, rows.n), rows.n - 1) if rows.n > 1 else 1
+        U, lam, failed = nystrom_factors(rows, max(1, ell), self.shift)
+        smallest = lam[-1]
+
+        def apply(v: Tensor) -> Tensor:
+            Utv = rows.sum(U.mT @ v)
+            out = U @ ((smallest + damping) / (lam + damping) * Utv) + v - U @ Utv
+            return torch.where(failed, v, out)
+
+        return apply
+
+
+def make_solver(name: str, space: str = "auto", sketch_size=0.1, variant: str = "gpu_efficient", shift="relative",
+                tol: float = 1e-10, max_iters: int | None = None, preconditioner: str = "nystrom"):
+    """The solver object of a config's ``solver`` and its options."""
+    if name == "cholesky":
+        return CholeskySolver(space)
+    if name == "nystrom":
+        return NystromSolver(sketch_size, variant, shift)
+    if name == "cg":
+        return CGSolver(tol, max_iters, preconditioner, sketch_size, shift)
+    raise ValueError(f"unknown solver '{name}'; choose one of {SOLVERS}")
+
