@@ -162,3 +162,12 @@ def test_damping_study_smoke_builds_its_table(tmp_path):
     runs = pd.read_csv(tmp_path / "damping_study_runs.csv")
     assert set(runs["damping"].astype(str)) == {"auto", "1e-10"} and (runs["steps"] == 2).all()
     _check_png(tmp_path / "damping_study.png")
+
+
+def test_scaling_benchmark_smoke_covers_solvers_budget_cg_and_ranks():
+    result = importlib.import_module("benchmark_scaling").main(["--smoke"])
+    skipped = [entry for entry in result["steps"] if entry[2] is None]
+    assert skipped == [(160, "cholesky", None, None)]                      # K over the budget: skipped, said
+    assert {solver for n, solver, seconds, _ in result["steps"] if n == 160 and seconds} == {"nystrom", "cg"}
+    assert len(result["cg"]) == 4 and all(iterations > 0 for _, _, iterations, _ in result["cg"])
+    assert [solver for solver, _, _ in result["ranks"]] == ["cholesky", "nystrom", "cg"]

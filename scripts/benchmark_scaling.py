@@ -1,0 +1,165 @@
+"""Time per step and peak memory against the batch size N, for the three solvers, on 1 and 2 processes.
+
+    python scripts/benchmark_scaling.py                                   # CPU: N = 1000 … 16 000
+    python scripts/benchmark_scaling.py --device cuda --sizes 10000 30000 100000
+    python scripts/benchmark_scaling.py --smoke                           # toy sizes (the tests)
+
+poisson5d with the paper's network (5-64-64-48-48-1, P = 10 065), float64, one ENGD-W step with the
+line search and λ = 1e-6 per measurement (median of ``--steps`` after a warm-up): ``solver=cholesky``
+(the exact kernel or Gramian), ``nystrom`` (GPU-efficient, 10 % sketch) and ``cg`` (matrix-free, Nyström
+preconditioner). Where the kernel K (N² float64 numbers) exceeds ``--memory-budget`` GB, the Cholesky
+solve is skipped and said so, and CG still runs. Then:
+
+- the products ``Kv`` CG needs for a relative residual of 1e-10 at λ = 1e-6 and at the paper's λ = 3.17e-12,
+  with and without the preconditioner (at one N, ``--cg-n``);
+- 1 against 2 processes (gloo, one thread each) for each solver at ``--ranks-n``.
+
+Prints tables; nothing is written. The numbers with the machine go into BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.multiprocessing as mp
+from measure import PeakMemory
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+SOLVERS = {"cholesky": {}, "nystrom": {"sketch_size": 0.1}, "cg": {"tol": 1e-10, "max_iters": 500}}
+PAPER_LAMBDA = 3.17e-12
+
+
+def setup(n: int, device, hidden=(64, 64, 48, 48), seed: int = 0):
+    from pinnsolve import MLP, BatchSampler, ResidualEngine
+    from problems import poisson5d
+
+    torch.manual_seed(seed)
+    problem = poisson5d.make_problem(n_interior=n - n // 7, n_boundary=n // 7)
+    model = MLP(5, list(hidden)).to(device)
+    return problem, model, ResidualEngine(problem, model), BatchSampler(problem, seed, device, torch.float64)()
+
+
+def time_step(solver: str, n: int, device, steps: int, hidden) -> tuple[float, float, dict]:
+    """Median seconds per step, peak MB of one step, the last step's diagnostics."""
+    from pinnsolve.optim import ENGDW, EngineClosure
+
+    problem, model, engine, batch = setup(n, device, hidden)
+    optimizer = ENGDW(model.parameters(), damping=1e-6, solver=solver, **SOLVERS[solver])
+    optimizer.step(EngineClosure(engine, batch))  # warm-up
+    times = []
+    for _ in range(steps):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        optimizer.step(EngineClosure(engine, batch))
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    with PeakMemory(device) as memory:
+        optimizer.step(EngineClosure(engine, batch))
+    return statistics.median(times), memory.extra / 2**20, {k: float(v) for k, v in optimizer.diagnostics.items()}
+
+
+def cg_products(n: int, device, hidden) -> list[tuple]:
+    """(λ, preconditioner, iterations, relative residual) of CG on this N's kernel system."""
+    from pinnsolve.optim.rows import Rows
+    from pinnsolve.optim.solvers import CGSolver
+
+    _, _, engine, batch = setup(n, device, hidden)
+    r, J = engine.residuals_and_jacobian(batch)
+    out = []
+    for damping in (1e-6, PAPER_LAMBDA):
+        for preconditioner in ("nystrom", "none"):
+            torch.manual_seed(0)
+            solver = CGSolver(tol=1e-10, max_iters=2000, preconditioner=preconditioner, sketch_size=0.1)
+            _, _, info = solver(Rows(r, J), r, torch.tensor(damping, dtype=J.dtype, device=J.device))
+            out.append((damping, preconditioner, int(info["cg_iterations"]), float(info["cg_residual"])))
+    return out
+
+
+def _rank_worker(rank: int, world: int, port: int, solver: str, n: int, steps: int, hidden, queue) -> None:
+    import torch.distributed as dist
+
+    import dist_workers as dw
+    from pinnsolve.distributed import local_batch
+    from pinnsolve.optim import ENGDW, EngineClosure
+
+    torch.set_default_dtype(torch.float64)
+    dw.join(rank, world, port)
+    problem, model, engine, batch = setup(n, torch.device("cpu"), hidden)
+    batch = local_batch(batch, rank, world)
+    engine.group = dist.group.WORLD
+    optimizer = ENGDW(model.parameters(), damping=1e-6, solver=solver, **SOLVERS[solver])
+    optimizer.step(EngineClosure(engine, batch))
+    times = []
+    for _ in range(steps):
+        dist.barrier()
+        start = time.perf_counter()
+        optimizer.step(EngineClosure(engine, batch))
+        times.append(time.perf_counter() - start)
+    if rank == 0:
+        queue.put(statistics.median(times))
+    dist.destroy_process_group()
+
+
+def two_ranks(solver: str, n: int, steps: int, hidden) -> float:
+    import dist_workers as dw
+
+    queue = mp.get_context("spawn").SimpleQueue()
+    mp.spawn(_rank_worker, args=(2, dw.free_port(), solver, n, steps, hidden, queue), nprocs=2, join=True)
+    return queue.get()
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1000, 2000, 4000, 8000, 16000])
+    parser.add_argument("--solvers", nargs="*", default=list(SOLVERS), choices=list(SOLVERS))
+    parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--memory-budget", type=float, default=1.0, help="GB the kernel K may take (default 1)")
+    parser.add_argument("--cg-n", type=int, default=2000, help="N of the CG product count")
+    parser.add_argument("--ranks-n", type=int, default=2000, help="N of the 1 against 2 processes comparison")
+    parser.add_argument("--smoke", action="store_true", help="toy sizes and network, for the tests")
+    args = parser.parse_args(argv)
+    device = torch.device(args.device)
+    hidden = (8, 8) if args.smoke else (64, 64, 48, 48)
+    if args.smoke:
+        args.sizes, args.cg_n, args.ranks_n, args.steps, args.memory_budget = [40, 160], 40, 40, 1, 160**2 * 8 / 2**30 * 0.5
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
+    print(f"poisson5d, network {'-'.join(map(str, (5, *hidden, 1)))}, float64, {device}, {torch.get_num_threads()} threads, "
+          f"K budget {args.memory_budget:g} GB")
+    print(f"{'N':>7} {'solver':>9} {'s / step':>10} {'peak MB':>9} {'notes':s}")
+    result = {"steps": [], "cg": [], "ranks": []}
+    for n in args.sizes:
+        for solver in args.solvers:
+            if solver == "cholesky" and n * n * 8 / 2**30 > args.memory_budget:
+                print(f"{n:>7} {solver:>9} {'—':>10} {'—':>9} K = {n * n * 8 / 2**30:.2f} GB exceeds the budget: skipped")
+                result["steps"].append((n, solver, None, None))
+                continue
+            seconds, peak, info = time_step(solver, n, device, args.steps, hidden)
+            note = f"{int(info['cg_iterations'])} CG iterations, residual {info['cg_residual']:.1e}" if solver == "cg" else ""
+            print(f"{n:>7} {solver:>9} {seconds:10.3f} {peak:9.0f} {note}")
+            result["steps"].append((n, solver, seconds, peak))
+    print(f"\nCG on (K + λI)x = r at N = {args.cg_n}, products Kv to a relative residual of 1e-10 (at most 2000):")
+    for damping, preconditioner, iterations, residual in cg_products(args.cg_n, device, hidden):
+        print(f"  λ = {damping:.3g}, preconditioner {preconditioner:7s}: {iterations:5d} iterations, residual {residual:.1e}")
+        result["cg"].append((damping, preconditioner, iterations, residual))
+    if device.type == "cpu":
+        print(f"\n1 against 2 processes (gloo, one thread each), N = {args.ranks_n}, s / step:")
+        for solver in args.solvers:
+            one = time_step(solver, args.ranks_n, device, args.steps, hidden)[0]
+            two = two_ranks(solver, args.ranks_n, args.steps, hidden)
+            print(f"  {solver:9s} 1 process {one:8.3f}   2 processes {two:8.3f}   ratio {one / two:.2f}x")
+            result["ranks"].append((solver, one, two))
+    return result
+
+
+if __name__ == "__main__":
+    main()
