@@ -27,6 +27,7 @@ from .batches import Batch
 from .distributed import row_range
 from .errors import ResidualError
 from .jet import FunctionJet, RecordingJet
+from .workspace import Workspace
 from .parameters import ParameterLayout
 from .problem import Condition, Problem
 
@@ -86,6 +87,7 @@ class ResidualEngine:
         self.num_params = self.layout.numel
         self._plans: dict[str, _Plan] = {}
         self._chunk: int | None = None
+        self.workspace = Workspace()
 
     # ---- parameters ------------------------------------------------------------------------
     def params(self) -> dict[str, Tensor]:
@@ -216,8 +218,11 @@ class ResidualEngine:
         """``L = ½‖r‖²``, a scalar differentiable in ``θ``."""
         return 0.5 * self.residuals(batch, params).square().sum()
 
-    def residuals_and_jacobian(self, batch: Batch, columns: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    def residuals_and_jacobian(self, batch: Batch, columns: Tensor | None = None, reuse: bool = False) -> tuple[Tensor, Tensor]:
         """``r: [N]`` and ``J = ∂r/∂θ: [N, P]`` at the model's current parameters (no graph).
+
+        ``reuse=True`` (the optimizers' closures) writes ``J`` into a buffer kept from call to call
+        (:mod:`~pinnsolve.workspace`): it stays valid until the next such call.
 
         ``J`` is allocated once and every chunk of every condition writes its rows in place.
         ``columns: [P_s]`` (Sven's ``param_fraction``) returns ``J[:, columns]: [N, P_s]`` only: each
@@ -230,7 +235,8 @@ class ResidualEngine:
         reference = next(self.model.parameters())
         new = lambda rows, cols: torch.empty(rows, cols, dtype=reference.dtype, device=reference.device)  # noqa: E731
         n_rows = sum(self._rows(c, batch[c.name].x) for c in self.problem.conditions)
-        J = new(n_rows, self.num_params if columns is None else columns.numel())
+        shape = (n_rows, self.num_params if columns is None else columns.numel())
+        J = self.workspace.get("jacobian", shape, reference.dtype, reference.device) if reuse else new(*shape)
         rs, row, scratch = [], 0, new(0, self.num_params)
         for c in self.problem.conditions:
             x, y = batch[c.name]

@@ -151,6 +151,8 @@ def section_sync_audit(args, device) -> str:
     from pinnsolve.optim import EngineClosure
 
     model, engine, batch = _poisson5d(device, 60, 20, [16, 16])
+    if device.type == "cpu":
+        engine._chunk = 31  # the GPU's batched line search; the CPU's walks its grid and reads losses on purpose
     lines = ["| optimizer | host synchronisations in one step |", "| --- | --- |"]
     for label, make in optimizers(model, 80).items():
         opt = make()

@@ -159,11 +159,12 @@ def test_single_param_group_and_closure_type():
 
 
 def test_step_makes_no_host_sync():
-    """The step must not call .item()/bool() on tensors: run it with sync-detecting tensor methods."""
+    """The step must not call .item()/bool() on tensors (GPU path): run it with sync-detecting tensor methods."""
     model, engine, batch = setup()
     for opt in (ENGDW(model.parameters()), SPRING(model.parameters(), line_search=False),
                 Nystrom(model.parameters()), Sven(model.parameters(), k=10)):
         closure = EngineClosure(engine, batch)
+        closure.sequential = False  # as on a GPU: the CPU's line search reads each loss on purpose (free there)
         r, J = closure.residuals_and_jacobian()
         closure.residuals_and_jacobian = lambda columns=None, r=r, J=J: (r, J)
         calls = []
@@ -183,3 +184,21 @@ def test_step_makes_no_host_sync():
             for m, f in originals.items():
                 setattr(torch.Tensor, m, f)
         assert calls == [], (type(opt).__name__, calls)
+
+
+@pytest.mark.parametrize("name", ["engd_w", "spring_ls", "nystrom_gpu", "sven_kernel"])
+def test_the_cpu_line_search_takes_the_batched_one_s_steps(name):
+    """The golden-section search of the CPU (fewer losses) picks the whole grid's η on a real problem."""
+    sizes = []
+    for sequential in (True, False):
+        model, engine, batch = setup()
+        opt = OPTIMIZERS[name](model.parameters())
+        torch.manual_seed(0)
+        steps = []
+        for _ in range(5):
+            closure = EngineClosure(engine, batch)
+            closure.sequential = sequential
+            opt.step(closure)
+            steps.append(float(opt.diagnostics["step_size"]))
+        sizes.append(steps)
+    assert sizes[0] == sizes[1], sizes

@@ -62,3 +62,26 @@ def test_gain_ratio():
     assert gain_ratio(T(1.0), T(float("nan")), T(0.5)).item() == 0.0   # a NaN loss counts as no decrease
     assert gain_ratio(T(1.0), T(0.9), T(1.0)).item() == 0.0            # the model predicts no decrease
     assert gain_ratio(T(1.0), T(2.0), T(0.5)).item() == -2.0
+
+
+def test_the_cpu_walk_of_the_grid_finds_the_whole_grid_s_step():
+    """On unimodal curves the sequential search (CPU) finds the batched argmin's η in at most 21 losses."""
+
+    class Counting(Quadratic):
+        sequential = True
+
+        def losses_at(self, thetas):
+            self.calls += len(thetas)
+            return 0.5 * ((thetas - self.target) ** 2).sum(-1)
+
+    for scale in (4.0, 1.0, 1 / 3, 1e-3, 1e-7, 2.0**-29.6):
+        theta, target = T([1.0, 2.0]), T([0.0, 0.0])
+        phi = (theta - target) / scale          # the exact minimiser at η = scale
+        walk, batched = Counting(target), Quadratic(target)
+        loss = batched.losses_at(theta[None])[0]
+        eta_walk, loss_walk = grid_line_search(walk, theta, phi, loss)
+        eta_all, loss_all = grid_line_search(batched, theta, phi, loss)
+        assert eta_walk.item() == eta_all.item() and loss_walk.item() == loss_all.item(), scale
+        assert walk.calls <= 21, (scale, walk.calls)
+    walk = Counting(T([0.0]))
+    assert grid_line_search(walk, T([0.0]), T([1.0]), T(0.0))[0].item() == 0.0 and walk.calls <= 21  # no decrease

@@ -63,11 +63,13 @@ class EngineClosure:
         self.engine, self.batch = engine, batch
         self.layout = engine.layout
         self.group = getattr(engine, "group", None)
+        self.sequential = engine.candidates_per_pass(batch) == 1  # the CPU: the line search walks its grid
 
     def residuals_and_jacobian(self, columns: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """``r: [N_i]``, ``J: [N_i, P]`` (or ``J[:, columns]: [N_i, P_s]``, built chunk by chunk so the full
-        ``J`` is never held: :meth:`~pinnsolve.engine.ResidualEngine.residuals_and_jacobian`)."""
-        return self.engine.residuals_and_jacobian(self.batch, columns)
+        ``J`` is never held: :meth:`~pinnsolve.engine.ResidualEngine.residuals_and_jacobian`). ``J`` is
+        the engine's reused buffer: valid until the next step builds its own."""
+        return self.engine.residuals_and_jacobian(self.batch, columns, reuse=True)
 
     def jacobian_rows(self, columns: Tensor | None = None) -> Rows:
         """This rank's rows as :class:`~pinnsolve.optim.rows.Rows` (which owns the reductions over ranks)."""

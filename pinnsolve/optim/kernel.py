@@ -41,18 +41,19 @@ GRAM_BLOCKS = 8
 """Row blocks of :func:`gram_lower` on the CPU: ``(b + 1)/(2b)`` of the GEMM's flops (56 % for 8)."""
 
 
-def gram_lower(A: Tensor) -> Tensor:
+def gram_lower(A: Tensor, out: Tensor | None = None) -> Tensor:
     r"""``AAᵀ: [n, n]`` for ``A: [n, m]`` with (at least) its lower triangle filled.
 
     For the Cholesky factorisations and ``eigh`` that read only the lower triangle. On the CPU, for
     ``n ≥ 512``, it is built by :data:`GRAM_BLOCKS` row blocks ``K[i, :e_i] = A_i A_{:e_i}ᵀ`` that skip
     the strictly upper blocks: about half the flops of a full GEMM (a symmetric rank-k update, in
-    torch's own BLAS and thread pool); the rest of the upper triangle is zero. On a GPU it is one GEMM.
+    torch's own BLAS and thread pool); the strictly upper blocks are not written (zero, or whatever
+    ``out`` held). On a GPU it is one GEMM. ``out: [n, n]`` receives the result (a reused buffer).
     """
     n = A.shape[-2]
     if A.is_cuda or n < 512 or A.ndim != 2:
-        return A @ A.mT
-    K = A.new_zeros(n, n)
+        return A @ A.mT if out is None else torch.matmul(A, A.mT, out=out)
+    K = A.new_zeros(n, n) if out is None else out
     edges = [round(i * n / GRAM_BLOCKS) for i in range(GRAM_BLOCKS + 1)]
     for start, end in zip(edges[:-1], edges[1:]):
         torch.matmul(A[start:end], A[:end].mT, out=K[start:end, :end])
@@ -66,7 +67,8 @@ def add_to_diagonal(K: Tensor, value: Tensor | float) -> Tensor:
     return out
 
 
-def damped_cholesky(K: Tensor, damping: Tensor | float, overwrite: bool = False) -> tuple[Tensor, Tensor]:
+def damped_cholesky(K: Tensor, damping: Tensor | float, overwrite: bool = False,
+                    factor: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Lower Cholesky factor of ``K + λI`` and a 0-d bool ``failed`` (no host sync).
 
     ``overwrite=True`` adds ``λ`` to ``K``'s diagonal in place (one ``N×N`` copy less; for callers that
@@ -78,11 +80,16 @@ def damped_cholesky(K: Tensor, damping: Tensor | float, overwrite: bool = False)
     """
     if overwrite:
         K.diagonal().add_(damping)
-    L, info = torch.linalg.cholesky_ex(K if overwrite else add_to_diagonal(K, damping))
+    A = K if overwrite else add_to_diagonal(K, damping)
+    if factor is None:
+        L, info = torch.linalg.cholesky_ex(A)
+    else:  # into a reused buffer
+        L, info = torch.linalg.cholesky_ex(A, out=(factor, torch.empty((), dtype=torch.int32, device=A.device)))
     return L, info != 0
 
 
-def damped_solve(K: Tensor, g: Tensor, damping: Tensor | float, overwrite: bool = False) -> tuple[Tensor, Tensor]:
+def damped_solve(K: Tensor, g: Tensor, damping: Tensor | float, overwrite: bool = False,
+                 factor: Tensor | None = None) -> tuple[Tensor, Tensor]:
     r"""``x = (K + λI)^{-1} g`` by Cholesky, with a sync-free fallback.
 
     Args:
@@ -91,6 +98,7 @@ def damped_solve(K: Tensor, g: Tensor, damping: Tensor | float, overwrite: bool 
         g: ``[N]`` right-hand side.
         damping: ``λ > 0`` (float or 0-d tensor).
         overwrite: add ``λ`` to ``K`` in place (saves one ``N×N`` copy).
+        factor: a reused ``[N, N]`` buffer for the Cholesky factor.
 
     Returns:
         ``(x: [N], failed: [] bool)``. When the Cholesky fails,
@@ -98,7 +106,7 @@ def damped_solve(K: Tensor, g: Tensor, damping: Tensor | float, overwrite: bool 
         the kernel's size, i.e. the step ``Jᵀx`` is a (small) gradient step ``∝ Jᵀr``.
     """
     scale = K.diagonal().mean().clamp_min(torch.finfo(K.dtype).tiny)
-    L, failed = damped_cholesky(K, damping, overwrite)
+    L, failed = damped_cholesky(K, damping, overwrite, factor)
     x = torch.cholesky_solve(g.unsqueeze(-1), L).squeeze(-1)
     fallback = g / (damping + scale)
     ok = ~failed & torch.isfinite(x).all()

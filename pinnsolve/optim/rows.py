@@ -100,10 +100,10 @@ class Rows:
         """``tr(JJᵀ)/N = Σ_i ‖J_i‖_F² / N`` (0-d): the mean eigenvalue of the kernel."""
         return (self.sum(self.J.square().sum()) / max(1, self.n)).clamp_min(torch.finfo(self.J.dtype).tiny)
 
-    def gramian_lower(self) -> Tensor:
-        """``G = Σ_i J_iᵀJ_i: [P, P]`` (lower triangle; one ``P×P`` all-reduce)."""
+    def gramian_lower(self, out: Tensor | None = None) -> Tensor:
+        """``G = Σ_i J_iᵀJ_i: [P, P]`` (lower triangle; one ``P×P`` all-reduce); ``out``: a reused buffer."""
         if self.world == 1:
-            return kn.gram_lower(self.J.mT)
+            return kn.gram_lower(self.J.mT, out)
         return self.sum(self.J.mT @ self.J)
 
     def _gather_raw(self, x: Tensor) -> list[Tensor]:
@@ -140,9 +140,9 @@ class Rows:
             return x[self.index]
         return x[self.offset : self.offset + self.r.shape[0]]
 
-    def kernel_lower(self) -> Tensor:
+    def kernel_lower(self, out: Tensor | None = None) -> Tensor:
         """``K = JJᵀ: [N, N]`` (lower triangle), explicit: with several ranks all of ``J`` is gathered first."""
-        return kn.gram_lower(self.gather(self.J) if self.world > 1 else self.J)
+        return kn.gram_lower(self.gather(self.J) if self.world > 1 else self.J, out)
 
     def columns(self, columns: Tensor) -> "Rows":
         """The same rows restricted to some columns of ``J``."""

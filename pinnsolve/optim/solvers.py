@@ -30,6 +30,7 @@ from torch import Tensor
 from . import kernel as kn
 from .rows import Rows
 from .sketch import nystrom_factors, nystrom_solve, sketch_columns
+from ..workspace import Workspace
 
 SOLVERS = ("cholesky", "nystrom", "cg")
 PRECONDITIONERS = ("nystrom", "none")
@@ -43,15 +44,23 @@ class CholeskySolver:
 
     def __init__(self, space: str = "auto"):
         self.space = space
+        self.workspace = Workspace()  # the matrix and its factor, reused from step to step
 
     def parameter_space(self, rows: Rows) -> bool:
         return self.space == "parameter" or (self.space == "auto" and rows.J.shape[1] < rows.n)
 
+    def _buffers(self, n: int, like: Tensor) -> tuple[Tensor, Tensor]:
+        return (self.workspace.get("matrix", (n, n), like.dtype, like.device),
+                self.workspace.get("factor", (n, n), like.dtype, like.device))
+
     def __call__(self, rows: Rows, g: Tensor, damping: Tensor) -> tuple[Tensor, Tensor, dict]:
         if self.parameter_space(rows):
-            phi, failed = kn.damped_solve(rows.gramian_lower(), rows.Jt(g), damping, overwrite=True)
+            matrix, factor = self._buffers(rows.J.shape[1], rows.J)
+            G = rows.gramian_lower(out=matrix if rows.world == 1 else None)
+            phi, failed = kn.damped_solve(G, rows.Jt(g), damping, overwrite=True, factor=factor)
             return phi, failed, {}
-        x, failed = kn.damped_solve(rows.kernel_lower(), rows.gather(g), damping, overwrite=True)
+        matrix, factor = self._buffers(rows.n, rows.J)
+        x, failed = kn.damped_solve(rows.kernel_lower(out=matrix), rows.gather(g), damping, overwrite=True, factor=factor)
         return rows.Jt(rows.local(x)), failed, {}
 
 
