@@ -13,12 +13,13 @@ from .jet import Jet
 from .models import MLP
 from .parameters import ParameterLayout
 from .problem import Condition, Problem
+from .run_loading import LoadedRun, load_run
 from .sampling import Ball, Box, BoxBoundary, FixedPoints, InitialSlice, Minibatches, PointSource, SpaceTime, Sphere
 
 __all__ = [
     "Ball", "Batch", "BatchSampler", "Box", "BoxBoundary", "Condition", "ConditionPoints", "ConfigError",
     "FixedPoints", "HyperParameterError", "InitialSlice", "Jet", "MLP", "Minibatches", "NonFiniteError", "ParameterLayout",
     "PinnsolveError", "PointSource", "Problem", "ResidualEngine", "ResidualError", "RunDirectoryError", "SpaceTime", "Sphere",
-    "compose_config", "function_residuals", "solve",
+    "compose_config", "function_residuals", "load_run", "LoadedRun", "solve",
 ]
 __version__ = "0.1.0"

@@ -1,8 +1,10 @@
-"""PNG plots of a run: training history and, with an exact solution, a 2-d slice of the solution.
+"""PNG plots of a run: training history and a 2-d slice of the solution.
 
 - ``history.png``: loss, ``l2_rms`` and ``l2_rel`` against steps (left) and training time (right), log scale;
-- ``solution_slice.png``: prediction, exact solution and absolute error on the plane of the first
-  two coordinates, the others fixed at the middle of the evaluation box.
+- ``solution_slice.png``: prediction with the exact solution and the absolute error (or, without an
+  exact solution, the first condition's residual) on the plane of the first two coordinates, the
+  others at the middle of the domain, blank outside the domain (a ball shows as a disk); a line plot
+  for 1-d problems.
 Each file is written atomically.
 """
 
@@ -17,6 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
+from .grids import slice_grid  # noqa: E402
 from .run_files import MetricsLog, atomic_write_bytes  # noqa: E402
 
 SERIES = [("loss", "loss"), ("l2_rms", "L2 error (RMS)"), ("l2_rel", "relative L2 error")]
@@ -49,37 +52,65 @@ def plot_history(metrics: MetricsLog, path: Path, title: str = "") -> None:
     _save(fig, path)
 
 
-def slice_grid(box, resolution: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Points ``[R², d]`` on the (x0, x1) plane of ``box``, other coordinates at the middle."""
-    low, high = box.low.to(device, dtype), box.high.to(device, dtype)
-    a = torch.linspace(float(low[0]), float(high[0]), resolution, dtype=dtype, device=device)
-    b = torch.linspace(float(low[1]), float(high[1]), resolution, dtype=dtype, device=device)
-    A, B = torch.meshgrid(a, b, indexing="xy")
-    points = ((low + high) / 2).expand(resolution * resolution, -1).clone()
-    points[:, 0], points[:, 1] = A.reshape(-1), B.reshape(-1)
-    return points, A, B
+def _residual(problem, model, points: torch.Tensor) -> torch.Tensor | None:
+    """|residual| of the first condition at ``points`` (``None`` for data conditions, which need targets)."""
+    from .engine import ResidualEngine
+
+    condition = problem.conditions[0]
+    if condition.points.has_targets:
+        return None
+    engine = ResidualEngine(problem, model)
+    with torch.no_grad():
+        return engine._condition_residual(condition, engine.params(), points, None).reshape(len(points), -1).norm(dim=1)
 
 
 def plot_slice(problem, model, metric, path: Path, resolution: int = 101) -> None:
-    """Prediction, exact solution and error on a 2-d slice of the domain."""
-    box = problem.plot_box()
-    if box is None or problem.dim < 2 or metric is None:
-        return
+    """Prediction with the exact solution and the error (or, without one, the PDE residual) on a 2-d slice
+    through the middle of the domain, masked to the domain's shape; a line for 1-d problems."""
+    bounds = problem.eval_points.bounds()
+    if bounds is None or (problem.dim > 2 and problem.conditions[0].points.has_targets):
+        return  # no box to lay a slice over, or a data problem with many inputs (a slice means nothing)
     param = next(model.parameters())
-    points, A, B = slice_grid(box, resolution, param.dtype, param.device)
-    prediction = metric.predict(model, points).reshape(A.shape)
-    exact = torch.func.vmap(problem.exact)(points).reshape(A.shape)
-    panels = [("prediction", prediction), ("exact", exact), ("|error|", (prediction - exact).abs())]
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    if problem.dim == 1:
+        return _plot_line(problem, model, bounds, path, param)
+    points, A, B, inside = slice_grid(problem, resolution, dtype=param.dtype, device=param.device)
+    with torch.no_grad():
+        prediction = model(points)[:, 0]
+    panels = [("prediction", prediction)]
+    if problem.exact is not None:
+        exact = torch.func.vmap(problem.exact)(points).reshape(-1)
+        panels += [("exact", exact), ("|error|", (prediction - exact).abs())]
+    else:
+        residual = _residual(problem, model, points)
+        if residual is not None:
+            panels.append((f"|residual of '{problem.conditions[0].name}'|", residual))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.7 * len(panels), 4), squeeze=False)
     names = problem.input_names
-    for ax, (title, values) in zip(axes, panels):
-        image = ax.pcolormesh(A.cpu().numpy(), B.cpu().numpy(), values.detach().cpu().numpy(), shading="auto")
+    mask = inside.cpu().numpy()
+    for ax, (title, values) in zip(axes[0], panels):
+        grid = values.reshape(A.shape).detach().cpu().numpy().copy()
+        grid[~mask] = float("nan")  # outside the domain: left blank
+        image = ax.pcolormesh(A.cpu().numpy(), B.cpu().numpy(), grid, shading="auto")
         fig.colorbar(image, ax=ax)
         ax.set_title(title)
         ax.set_xlabel(names[0])
         ax.set_ylabel(names[1])
+        ax.set_aspect("equal" if float(A.max() - A.min()) / max(float(B.max() - B.min()), 1e-12) < 4 else "auto")
     if problem.dim > 2:
         fig.suptitle(f"slice of {problem.name}: other coordinates at the middle of the domain")
+    _save(fig, path)
+
+
+def _plot_line(problem, model, bounds, path: Path, param) -> None:
+    x = torch.linspace(float(bounds[0][0]), float(bounds[1][0]), 512, dtype=param.dtype, device=param.device)[:, None]
+    with torch.no_grad():
+        prediction = model(x)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(x[:, 0].cpu(), prediction.cpu(), label="prediction")
+    if problem.exact is not None:
+        ax.plot(x[:, 0].cpu(), torch.func.vmap(problem.exact)(x).reshape(-1).cpu(), "--", label="exact")
+    ax.set_xlabel(problem.input_names[0])
+    ax.legend()
     _save(fig, path)
 
 

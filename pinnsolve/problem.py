@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from .sampling import Box, PointSource
+from .sampling import PointSource
 
 Residual = Callable[..., Tensor]
 """``residual(u, x) -> r`` or, for data with targets, ``residual(u, x, y) -> r``; ``x: [d]``, ``r: []`` or ``[m]``."""
@@ -119,9 +119,3 @@ class Problem:
     def n_points(self) -> int:
         """``N = Σ_c N_c`` points per step."""
         return sum(c.n_points for c in self.conditions)
-
-    def plot_box(self) -> Box | None:
-        """The box used for 2-d slice plots (the evaluation source's box, if any)."""
-        source = self.eval_points
-        return source if isinstance(source, Box) else getattr(source, "box", None)
-

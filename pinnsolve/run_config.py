@@ -76,8 +76,12 @@ def check_targets(config: dict, source: str | Path) -> None:
             )
 
 
-def saved_config(checkpoint: Path, state: dict | None = None) -> dict:
-    """The run's resolved configuration: from the checkpoint, else ``.hydra/config.yaml`` beside it."""
+def saved_config(checkpoint: Path, state: dict | None = None, allow_solve_runs: bool = False) -> dict:
+    """The run's resolved configuration: from the checkpoint, else ``.hydra/config.yaml`` beside it.
+
+    Every ``_target_`` in it must be pinnsolve's own (:func:`check_targets`). A ``solve()`` run's
+    problem is a Python object the configuration cannot rebuild: refused unless ``allow_solve_runs``.
+    """
     state = state if state is not None else load_checkpoint(checkpoint)
     config = state.get("config")
     source: str | Path = checkpoint
@@ -88,7 +92,7 @@ def saved_config(checkpoint: Path, state: dict | None = None) -> dict:
         config = yaml.safe_load(source.read_text())
     if not isinstance(config, dict) or not all(isinstance(config.get(g), dict) for g in ("problem", "model", "optimizer")):
         raise ConfigError(f"resume: {source} does not hold a pinnsolve configuration")
-    if "_target_" not in config["problem"]:
+    if "_target_" not in config["problem"] and not allow_solve_runs:
         raise ConfigError(f"resume: this run was started from Python with solve(); continue it there with "
                           f"solve(problem, ..., resume='{checkpoint.parent}')")
     check_targets(config, source)

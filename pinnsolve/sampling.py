@@ -34,6 +34,14 @@ class PointSource:
         """``n`` points and their targets (``None`` without targets)."""
         return self.sample(n, generator), None
 
+    def bounds(self) -> tuple[Tensor, Tensor] | None:
+        """``(low, high): [d]`` of a box around the source (for plots and grids), or ``None``."""
+        return None
+
+    def contains(self, x: Tensor) -> Tensor:
+        """Which points ``x: [n, d]`` lie in the source's domain (``[n]`` bool; all of them by default)."""
+        return torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+
 
 class Box(PointSource):
     """Uniform points in the box ``[low_1, high_1] × … × [low_d, high_d]``.
@@ -57,6 +65,13 @@ class Box(PointSource):
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         return _uniform(n, self.low, self.high, generator)
+
+    def bounds(self) -> tuple[Tensor, Tensor]:
+        return self.low, self.high
+
+    def contains(self, x: Tensor) -> Tensor:
+        low, high = self.low.to(x), self.high.to(x)
+        return ((x >= low) & (x <= high)).all(dim=1)
 
 
 class BoxBoundary(PointSource):
@@ -111,6 +126,12 @@ class Ball(PointSource):
         u = torch.rand(n, 1, generator=generator, device=generator.device, dtype=torch.float64)
         return self.center.to(u.device) + self.radius * u ** (1.0 / self.dim) * direction
 
+    def bounds(self) -> tuple[Tensor, Tensor]:
+        return self.center - self.radius, self.center + self.radius
+
+    def contains(self, x: Tensor) -> Tensor:
+        return (x - self.center.to(x)).norm(dim=1) <= self.radius * (1 + 1e-12)
+
 
 class Sphere(Ball):
     """Uniform points on the sphere ``‖x − center‖ = radius`` (the boundary of a :class:`Ball`)."""
@@ -142,6 +163,16 @@ class SpaceTime(PointSource):
                                                                dtype=torch.float64)
         return torch.cat([t, self.space.sample(n, generator).to(t.device)], dim=1)
 
+    def bounds(self) -> tuple[Tensor, Tensor] | None:
+        space = self.space.bounds()
+        if space is None:
+            return None
+        t = torch.tensor([self.t_min], dtype=torch.float64), torch.tensor([self.t_max], dtype=torch.float64)
+        return torch.cat([t[0], space[0]]), torch.cat([t[1], space[1]])
+
+    def contains(self, x: Tensor) -> Tensor:
+        return (x[:, 0] >= self.t_min) & (x[:, 0] <= self.t_max) & self.space.contains(x[:, 1:])
+
 
 class FixedPoints(PointSource):
     """A fixed point set, optionally with per-point targets (regression data).
@@ -169,6 +200,9 @@ class FixedPoints(PointSource):
             targets = None if self.targets is None else torch.as_tensor(self.targets).to(device)
             self._on_device[device] = (self.points.to(device), targets)
         return self._on_device[device]
+
+    def bounds(self) -> tuple[Tensor, Tensor]:
+        return self.points.min(dim=0).values, self.points.max(dim=0).values
 
     def draw(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor | None]:
         if n != len(self.points):

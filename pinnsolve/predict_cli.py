@@ -1,0 +1,159 @@
+"""``pinnsolve-predict``: a trained network's values (and derivatives) at points, written to a file.
+
+    pinnsolve-predict run=outputs/poisson2d/engd_w/<date> points=points.csv out=u.csv
+    pinnsolve-predict run=<dir> points=x.npy out=u.npz derivatives=grad,laplacian
+    pinnsolve-predict run=<dir> out=u.vtu resolution=101          # a grid of the domain, for ParaView
+
+Arguments are ``key=value``: ``run`` (a run directory or ``checkpoint.pt``), ``points`` (``.csv`` with
+one column per coordinate and an optional header, ``.npy``, or ``.npz`` with an array ``points`` or a
+single array; without it, a grid of the problem's domain: the whole domain for d ≤ 3, a slice through
+its middle for d > 3), ``out`` (``.csv``, ``.npz``, or ``.vtu``/``.vtk`` through the optional
+``meshio``: ``pip install "pinnsolve[vtk]"``), ``derivatives`` (``grad``, ``laplacian``, ``hessian``),
+``resolution`` (grid points per axis) and ``device``.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ConfigError, PinnsolveError
+from .grids import domain_grid
+from .run_files import atomic_write_bytes, atomic_write_text
+from .run_loading import DERIVATIVES, LoadedRun, load_run
+
+KEYS = ("run", "points", "out", "derivatives", "resolution", "device")
+
+
+def parse(argv: list[str]) -> dict:
+    options = {}
+    for item in argv:
+        key, sep, value = item.partition("=")
+        if not sep or key not in KEYS:
+            raise ConfigError(f"'{item}': arguments are key=value with key one of {KEYS}, e.g. run=<dir> out=u.csv")
+        options[key] = value
+    for key in ("run", "out"):
+        if key not in options:
+            raise ConfigError(f"{key}= is required: pinnsolve-predict run=<run dir> [points=<file>] out=<file.csv|.npz|.vtu>")
+    return options
+
+
+def read_points(path: str | Path) -> np.ndarray:
+    """Points ``[n, d]`` from a ``.csv``, ``.npy`` or ``.npz`` file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"points={path}: no such file")
+    if path.suffix == ".npy":
+        return np.load(path, allow_pickle=False)
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as data:
+            names = list(data.keys())
+            if "points" not in names and len(names) != 1:
+                raise ConfigError(f"points={path}: an .npz needs an array named 'points' (it holds {names})")
+            return data["points" if "points" in names else names[0]]
+    if path.suffix == ".csv":
+        rows = list(csv.reader(open(path)))
+        try:
+            float(rows[0][0])
+        except (ValueError, IndexError):
+            rows = rows[1:]  # a header
+        try:
+            return np.array([[float(v) for v in row] for row in rows if row], dtype=np.float64)
+        except ValueError as exc:
+            raise ConfigError(f"points={path}: every row must be numbers, one per coordinate ({exc})") from exc
+    raise ConfigError(f"points={path}: use a .csv, .npy or .npz file")
+
+
+def columns(run: LoadedRun, x: np.ndarray, result: dict) -> dict[str, np.ndarray]:
+    """Flat, named columns: coordinates, ``u`` (``u0 … u{m-1}``), derivatives per coordinate."""
+    names = run.problem.input_names if run.problem is not None else [f"x{i}" for i in range(x.shape[1])]
+    out = {name: x[:, i] for i, name in enumerate(names)}
+    value = result["value"].cpu().numpy()
+    outputs = [""] if value.ndim == 1 else [str(j) for j in range(value.shape[1])]
+    value = value.reshape(len(x), -1)
+    for j, tag in enumerate(outputs):
+        out[f"u{tag}"] = value[:, j]
+    for key in ("grad", "laplacian", "hessian"):
+        if key not in result:
+            continue
+        array = result[key].cpu().numpy().reshape(len(x), len(outputs), -1)
+        for j, tag in enumerate(outputs):
+            if key == "laplacian":
+                out[f"laplacian_u{tag}"] = array[:, j, 0]
+            elif key == "grad":
+                for i, name in enumerate(names):
+                    out[f"du{tag}_d{name}"] = array[:, j, i]
+            else:
+                for a, first in enumerate(names):
+                    for b, second in enumerate(names):
+                        out[f"d2u{tag}_d{first}_d{second}"] = array[:, j, a * len(names) + b]
+    return out
+
+
+def write(path: str | Path, data: dict[str, np.ndarray], x: np.ndarray) -> None:
+    path = Path(path)
+    if path.suffix == ".csv":
+        lines = [",".join(data)] + [",".join(repr(float(v)) for v in row) for row in zip(*data.values())]
+        atomic_write_text(path, "\n".join(lines) + "\n")
+    elif path.suffix == ".npz":
+        import io
+
+        buffer = io.BytesIO()
+        np.savez(buffer, points=x, **{k: v for k, v in data.items()})
+        atomic_write_bytes(path, buffer.getvalue())
+    elif path.suffix in (".vtu", ".vtk"):
+        try:
+            import meshio
+        except ImportError:
+            raise ConfigError(f"out={path}: VTK output needs meshio: pip install \"pinnsolve[vtk]\" (or write .csv / .npz)") from None
+        points = np.zeros((len(x), 3))
+        points[:, : min(3, x.shape[1])] = x[:, :3]
+        cells = [("vertex", np.arange(len(x))[:, None])]
+        meshio.write(str(path), meshio.Mesh(points, cells, point_data=dict(data)))
+    else:
+        raise ConfigError(f"out={path}: use .csv, .npz, .vtu or .vtk")
+
+
+OUT_FORMATS = (".csv", ".npz", ".vtu", ".vtk")
+
+
+def predict_to_file(options: dict) -> Path:
+    if Path(options["out"]).suffix not in OUT_FORMATS:
+        raise ConfigError(f"out={options['out']}: use .csv, .npz, .vtu or .vtk")
+    run = load_run(options["run"], device=options.get("device", "cpu"))
+    if "points" in options:
+        x = read_points(options["points"])
+    else:
+        if run.problem is None:
+            raise ConfigError("this run's problem cannot be rebuilt from its directory (a solve() run or a problem "
+                              "file): give points=<file>")
+        x = domain_grid(run.problem, int(options.get("resolution", 0)) or None).numpy()
+    derivatives = [d for d in options.get("derivatives", "").split(",") if d]
+    unknown = [d for d in derivatives if d not in DERIVATIVES]
+    if unknown:
+        raise ConfigError(f"derivatives={options['derivatives']}: choose from {DERIVATIVES}")
+    result = run.predict(x, derivatives=derivatives)
+    result = result if isinstance(result, dict) else {"value": result}
+    write(options["out"], columns(run, np.asarray(x, dtype=np.float64), result), np.asarray(x, dtype=np.float64))
+    return Path(options["out"])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point (``pinnsolve-predict``)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return
+    try:
+        out = predict_to_file(parse(argv))
+    except PinnsolveError as exc:
+        print(f"pinnsolve-predict: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""From a finished run to answers: ``load_run(directory)`` and ``run.predict(points)``.
+
+    run = pinnsolve.load_run("outputs/poisson2d/engd_w/2026-11-30_10-00-00")
+    u = run.predict(points)                                           # [n] (or [n, m])
+    out = run.predict(points, derivatives=["grad", "laplacian"])      # {"value", "grad", "laplacian"}
+
+The checkpoint alone is enough: it carries the resolved configuration and the weights, and the
+network's input and output sizes are read off the weights. It loads on the CPU (or ``device=``)
+whatever device trained it. Nothing in the run directory can run code (:mod:`pinnsolve.run_config`):
+the problem is rebuilt only when it is one of pinnsolve's shipped problems; a problem from a Python
+file (``problem=from_file``) or a ``solve()`` run's problem object is passed in by the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from torch import Tensor, nn
+from torch.func import functional_call, hessian, jacrev, vmap
+
+from .checkpoint import load_checkpoint, locate_checkpoint
+from .device import resolve_device, resolve_dtype
+from .errors import ConfigError
+from .problem import Problem
+from .run_config import FROM_FILE_TARGET, saved_config
+
+DERIVATIVES = ("grad", "laplacian", "hessian")
+
+
+def _linear_shapes(state: dict) -> tuple[int, int]:
+    """``(in_features, out_features)`` of a saved MLP: its first and last ``*.weight`` matrices."""
+    weights = [v for k, v in state.items() if k.endswith("weight") and v.ndim == 2]
+    if not weights:
+        raise ConfigError("the checkpoint's model has no linear layers; load_run rebuilds pinnsolve MLPs")
+    return int(weights[0].shape[1]), int(weights[-1].shape[0])
+
+
+@dataclass
+class LoadedRun:
+    """A trained network with its configuration (and its problem where it can be rebuilt safely)."""
+
+    directory: Path
+    config: dict
+    model: nn.Module
+    problem: Problem | None
+    step: int
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.model.parameters()).dtype
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def _points(self, points) -> Tensor:
+        x = torch.as_tensor(points, dtype=self.dtype, device=self.device)
+        d = _linear_shapes(self.model.state_dict())[0]
+        if x.ndim == 1 and d == 1:
+            x = x[:, None]
+        if x.ndim != 2 or x.shape[1] != d:
+            raise ConfigError(f"points of shape {tuple(x.shape)}: this network takes points of shape [n, {d}]")
+        return x
+
+    @torch.no_grad()
+    def predict(self, points, derivatives=(), chunk: int = 65536):
+        """``u(points)``; with ``derivatives`` (``"grad"``, ``"laplacian"``, ``"hessian"``) a dict of them.
+
+        Args:
+            points: ``[n, d]`` (tensor, array or nested list).
+            derivatives: which derivatives with respect to the input to return.
+
+        Returns:
+            ``value: [n]`` (``[n, m]`` for ``m`` outputs), or ``{"value", "grad": [n, (m,) d],
+            "laplacian": [n, (m)], "hessian": [n, (m,) d, d]}``.
+        """
+        unknown = [name for name in derivatives if name not in DERIVATIVES]
+        if unknown:
+            raise ConfigError(f"unknown derivatives {unknown}; choose from {DERIVATIVES}")
+        x = self._points(points)
+        value = torch.cat([self.model(block) for block in x.split(chunk)])
+        squeeze = value.shape[-1] == 1
+        out = {"value": value[:, 0] if squeeze else value}
+        if not derivatives:
+            return out["value"]
+        params = {k: v.detach() for k, v in self.model.named_parameters()}
+        f = lambda xi: functional_call(self.model, params, (xi[None],))[0]  # noqa: E731  [d] -> [m]
+        with torch.enable_grad():
+            if "grad" in derivatives:
+                grad = torch.cat([vmap(jacrev(f))(block) for block in x.split(chunk)])    # [n, m, d]
+                out["grad"] = grad[:, 0] if squeeze else grad
+            if "laplacian" in derivatives or "hessian" in derivatives:
+                hess = torch.cat([vmap(hessian(f))(block) for block in x.split(chunk)])  # [n, m, d, d]
+                if "hessian" in derivatives:
+                    out["hessian"] = hess[:, 0] if squeeze else hess
+                if "laplacian" in derivatives:
+                    lap = torch.diagonal(hess, dim1=-2, dim2=-1).sum(-1)
+                    out["laplacian"] = lap[:, 0] if squeeze else lap
+        return {k: v.detach() for k, v in out.items()}
+
+
+def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = None) -> LoadedRun:
+    """Load a finished (or checkpointed) run from its directory or its ``checkpoint.pt``.
+
+    Args:
+        path: a run directory or a checkpoint file.
+        device: where the network goes (``cpu`` by default, whatever device trained it).
+        problem: the problem object, for runs whose problem cannot be rebuilt from the config alone
+            (``solve()`` runs, ``problem=from_file``); shipped problems are rebuilt.
+
+    Raises:
+        ConfigError: no checkpoint there, or a configuration naming code that is not pinnsolve's.
+    """
+    checkpoint = locate_checkpoint(path)
+    state = load_checkpoint(checkpoint)
+    config = saved_config(checkpoint, state, allow_solve_runs=True)
+    dtype = resolve_dtype(config.get("trainer", {}).get("dtype", "float64"))
+    in_features, out_features = _linear_shapes(state["model"])
+    model_cfg = OmegaConf.create(config["model"])
+    model = instantiate(model_cfg)(in_features=in_features, out_features=out_features, dtype=dtype)
+    model.load_state_dict(state["model"])
+    model.to(resolve_device(device)).eval()
+    if problem is None and "_target_" in config["problem"] and config["problem"]["_target_"] != FROM_FILE_TARGET:
+        problem = instantiate(OmegaConf.create(config["problem"]))
+    return LoadedRun(checkpoint.parent, config, model, problem, int(state["step"]))

@@ -1,0 +1,113 @@
+"""From a finished run to answers: load_run, predict (values and derivatives), pinnsolve-predict's files,
+the solution plot of every kind of problem — each checked by reading back what a user would read."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from pinnsolve import ConfigError, compose_config, load_run, solve
+from pinnsolve.cli import run
+from pinnsolve.predict_cli import main as predict_main
+
+QUIET = ["trainer.progress=false", "trainer.plots=false"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """poisson2d, ENGD-W, 60 steps (l2_rms ~1e-3): a run directory to answer questions from."""
+    directory = tmp_path_factory.mktemp("poisson2d")
+    summary = run(compose_config(["trainer.max_steps=60", *QUIET, "trainer.log_every=20"]), directory)
+    return directory, summary
+
+
+def test_load_run_predicts_the_solution_and_its_derivatives(trained):
+    directory, summary = trained
+    loaded = load_run(directory)
+    assert loaded.problem.name == "poisson2d" and loaded.step == 60 and loaded.device.type == "cpu"
+    x = torch.rand(2000, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    exact = torch.sin(math.pi * x[:, 0]) * torch.sin(math.pi * x[:, 1])
+    u = loaded.predict(x)
+    assert u.shape == (2000,)
+    assert (u - exact).square().mean().sqrt() < 3 * summary["final"]["l2_rms"] + 1e-12
+    out = loaded.predict(x[:100], derivatives=["grad", "laplacian", "hessian"])
+    assert out["grad"].shape == (100, 2) and out["hessian"].shape == (100, 2, 2)
+    assert torch.allclose(out["laplacian"], torch.diagonal(out["hessian"], dim1=-2, dim2=-1).sum(-1))
+    # the PDE: -Δu = 2π² sin πx sin πy, to the accuracy of the trained network
+    assert (out["laplacian"] + 2 * math.pi**2 * exact[:100]).abs().max() < 0.2
+    assert torch.allclose(load_run(directory / "checkpoint.pt").predict(x[:5]), u[:5], rtol=1e-13)  # a lone checkpoint
+
+
+def test_load_run_of_a_solve_run_and_bad_inputs(tmp_path):
+    from problems import poisson2d
+
+    problem = poisson2d.make_problem(n_interior=30, n_boundary=10)
+    model, _ = solve(problem, optimizer="adam", hidden=[6], run_dir=tmp_path / "api",
+                     overrides=["trainer.max_steps=3", *QUIET])
+    loaded = load_run(tmp_path / "api")                    # the model rebuilds from its weights
+    x = torch.rand(7, 2, dtype=torch.float64)
+    with torch.no_grad():
+        assert torch.allclose(loaded.predict(x), model(x)[:, 0])
+    assert loaded.problem is None and load_run(tmp_path / "api", problem=problem).problem is problem
+    with pytest.raises(ConfigError, match=r"points of shape \(7, 3\): this network takes points of shape \[n, 2\]"):
+        loaded.predict(torch.rand(7, 3))
+    with pytest.raises(ConfigError, match="no checkpoint found"):
+        load_run(tmp_path / "nothing")
+    with pytest.raises(ConfigError, match="unknown derivatives"):
+        loaded.predict(x, derivatives=["curl"])
+
+
+def test_predict_command_writes_csv_npz_and_vtk(trained, tmp_path, capsys):
+    directory, _ = trained
+    points = np.array([[0.5, 0.5], [0.25, 0.75], [0.1, 0.9]])
+    np.savetxt(tmp_path / "points.csv", points, delimiter=",", header="x,y", comments="")
+    predict_main([f"run={directory}", f"points={tmp_path / 'points.csv'}", f"out={tmp_path / 'u.csv'}",
+                  "derivatives=grad,laplacian"])
+    rows = list(csv.DictReader(open(tmp_path / "u.csv")))
+    assert list(rows[0]) == ["x", "y", "u", "du_dx", "du_dy", "laplacian_u"] and len(rows) == 3
+    expected = load_run(directory).predict(points)
+    assert np.allclose([float(r["u"]) for r in rows], expected.numpy(), rtol=1e-12)
+    np.save(tmp_path / "points.npy", points)
+    predict_main([f"run={directory}", f"points={tmp_path / 'points.npy'}", f"out={tmp_path / 'u.npz'}"])
+    with np.load(tmp_path / "u.npz") as data:
+        assert np.allclose(data["u"], expected.numpy()) and data["points"].shape == (3, 2)
+    predict_main([f"run={directory}", f"out={tmp_path / 'grid.vtu'}", "resolution=11"])   # no points: a grid
+    import meshio
+
+    mesh = meshio.read(tmp_path / "grid.vtu")
+    assert mesh.points.shape == (121, 3) and mesh.point_data["u"].shape == (121,)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["out=u.csv"], "run= is required"),
+    (["run=nowhere", "out=u.csv"], "no checkpoint found"),
+    (["run={run}", "points={tmp}/wide.npy", "out={tmp}/u.csv"], "points of shape (2, 3)"),
+    (["run={run}", "points={tmp}/wide.npy", "out={tmp}/u.xlsx"], "use .csv, .npz, .vtu or .vtk"),
+    (["run={run}", "colour=red", "out=u.csv"], "arguments are key=value with key one of"),
+])
+def test_predict_command_errors_name_the_fix(args, message, trained, tmp_path, capsys):
+    np.save(tmp_path / "wide.npy", np.zeros((2, 3)))
+    args = [a.replace("{run}", str(trained[0])).replace("{tmp}", str(tmp_path)) for a in args]
+    with pytest.raises(SystemExit) as exit_info:
+        predict_main(args)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_the_solution_plot_shows_the_domain_and_the_residual_without_an_exact_solution(tmp_path):
+    """heat_ball (a 5-ball in space) without its exact solution: prediction and |residual|, blank outside."""
+    from pinnsolve.grids import slice_grid
+    from pinnsolve.models import MLP
+    from pinnsolve.plots import plot_slice
+    from problems import heat_ball
+
+    problem = heat_ball.make_problem(n_interior=20, n_initial=5, n_boundary=5)
+    problem.exact = None
+    points, A, B, inside = slice_grid(problem, 41, dims=(1, 2))
+    assert 0 < int(inside.sum()) < inside.numel()                 # the (x1, x2) slice of the ball is a disk
+    plot_slice(problem, MLP(6, [8]), None, tmp_path / "slice.png")
+    data = (tmp_path / "slice.png").read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10000
