@@ -117,8 +117,8 @@ def _report(summary: dict, run_dir) -> None:
     if rank() != 0:
         return
     final = ", ".join(f"{k} {v:.3e}" for k, v in summary["final"].items())
-    print(f"{summary['problem']}: {summary['status']} after {summary['steps']} steps, {summary['train_time_s']:.1f} s: {final}")
-    print(f"run directory: {run_dir}")
+    log.info(f"{summary['problem']}: {summary['status']} after {summary['steps']} steps, {summary['train_time_s']:.1f} s: {final}")
+    log.info(f"run directory: {run_dir}")
 
 
 def task(cfg: DictConfig) -> float:

@@ -1,15 +1,20 @@
 """Live progress display: step, loss, errors, time per step and time left (rich).
 
-On a terminal a progress bar is redrawn in place; otherwise (CI, log files) one plain line is
-printed at every checkpoint so logs stay short.
+On a terminal a progress bar is redrawn in place; otherwise (CI, log files, a batch job) one whole
+line, never wrapped, is printed at every checkpoint and at least every :data:`LINE_INTERVAL` seconds of
+logged steps, so a slow run shows it is alive and the log stays short.
 """
 
 from __future__ import annotations
 
 import math
+import time
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+
+LINE_INTERVAL = 30.0
 
 
 def _fmt(value: float | None) -> str:
@@ -41,6 +46,7 @@ class ProgressDisplay:
             )
             self._task = self._progress.add_task(title, total=max_steps, info="")
         self.title = title
+        self._last_line = time.monotonic()
 
     def __enter__(self):
         if self._progress is not None:
@@ -54,7 +60,7 @@ class ProgressDisplay:
     def note(self, message: str) -> None:
         """A line that stays (a warning), above the live bar or in the log."""
         if self.enabled:
-            self.console.print(message, highlight=False, style="yellow" if self.live else None)
+            self.console.print(message, highlight=False, style="yellow" if self.live else None, soft_wrap=True)
 
     def update(self, step: int, loss: float, l2_rms: float | None, seconds_per_step: float | None, seconds_left: float | None, force_line: bool = False) -> None:
         if not self.enabled:
@@ -65,5 +71,6 @@ class ProgressDisplay:
         )
         if self._progress is not None:
             self._progress.update(self._task, completed=step, info=info)
-        elif force_line:
-            self.console.print(f"{self.title} step {step}: {info}", highlight=False)
+        elif force_line or time.monotonic() - self._last_line >= LINE_INTERVAL:
+            self.console.print(f"{self.title} step {step}: {info}", highlight=False, soft_wrap=True)
+            self._last_line = time.monotonic()

@@ -54,3 +54,33 @@ def test_cli_errors_name_the_fix(args, message, tmp_path):
     result = pinnsolve(*args, *QUICK, f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def test_help_names_the_program_and_its_groups(tmp_path):
+    from cli_runner import pinnsolve as in_process
+
+    result = in_process("--help")
+    assert "pinnsolve — physics-informed neural networks" in result.stdout and "powered by Hydra" not in result.stdout
+    assert "optimizer: adam, engd, engd_w" in result.stdout and "optimizer.damping=auto" in result.stdout
+
+
+def test_the_job_log_is_filled_and_lines_are_whole_without_a_terminal(tmp_path, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from cli_runner import pinnsolve as in_process
+    from pinnsolve import progress
+
+    monkeypatch.chdir(tmp_path)
+    result = in_process("trainer.max_steps=2", "trainer.progress=false", "trainer.plots=false", f"hydra.run.dir={tmp_path / 'r'}")
+    assert result.code == 0 and "finished after 2 steps" in result.stdout
+    assert "[pinnsolve][INFO] poisson2d: finished after 2 steps" in (tmp_path / "r" / "pinnsolve.log").read_text()
+    display = progress.ProgressDisplay("slow", 100, True)
+    display.console = Console(file=io.StringIO(), width=40)      # not a terminal, narrow
+    monkeypatch.setattr(progress, "LINE_INTERVAL", 0.0)            # a slow run: every logged step is a line
+    display.update(5, 1.234567e-3, 2.5e-4, 60.0, 3600.0)
+    display.update(6, 1.1e-3, 2.4e-4, 60.0, 3540.0)
+    lines = display.console.file.getvalue().splitlines()
+    assert lines == ["slow step 5: loss 1.235e-03  l2_rms 2.500e-04  60000.0 ms/step  left 1:00:00",
+                     "slow step 6: loss 1.100e-03  l2_rms 2.400e-04  60000.0 ms/step  left 0:59:00"]
