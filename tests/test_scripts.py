@@ -171,3 +171,9 @@ def test_scaling_benchmark_smoke_covers_solvers_budget_cg_and_ranks():
     assert {solver for n, solver, seconds, _ in result["steps"] if n == 160 and seconds} == {"nystrom", "cg"}
     assert len(result["cg"]) == 4 and all(iterations > 0 for _, _, iterations, _ in result["cg"])
     assert [solver for solver, _, _ in result["ranks"]] == ["cholesky", "nystrom", "cg"]
+
+
+def test_damping_rules_script_runs_its_candidates():
+    results = importlib.import_module("damping_rules").main(["--smoke"])
+    assert set(results) == {("poisson2d", "auto"), ("poisson2d", "lm_taken")}
+    assert all(0 < v < 10 for finals in results.values() for v in finals)
