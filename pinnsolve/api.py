@@ -3,7 +3,7 @@
 Example::
 
     from pinnsolve import solve
-    from problems import poisson2d
+    from pinnsolve.problems import poisson2d
 
     model, summary = solve(poisson2d.make_problem(), optimizer="adam", hidden=[64],
                            overrides=["trainer.max_steps=500"], run_dir="outputs/my_run")

@@ -86,8 +86,9 @@ def build(cfg: DictConfig, run_dir: str | Path, problem=None):
         settings = ", ".join(f"model.{k}={v}" for k, v in config["model"].items() if not k.startswith("_"))
         raise ConfigError(f"cannot build the model: {exc} ({settings})") from exc
     optimizer = _instantiate(cfg.optimizer, "optimizer")
+    logger = _instantiate(cfg.logger, "logger") if "logger" in cfg else None
     trainer = _instantiate(cfg.trainer, "trainer")(
-        problem=problem, model=model, optimizer=optimizer, run_dir=run_dir, seed=seed, config=config
+        problem=problem, model=model, optimizer=optimizer, run_dir=run_dir, seed=seed, config=config, logger=logger
     )
     return trainer
 

@@ -34,8 +34,9 @@ from .run_files import atomic_write_text
 
 log = logging.getLogger("pinnsolve")
 
-GROUPS = ("problem", "model", "optimizer", "trainer")
+GROUPS = ("problem", "model", "optimizer", "trainer", "logger")
 FROM_FILE_TARGET = "pinnsolve.problem_file.load_problem"
+OLD_PROBLEMS_PREFIX = "problems."  # the shipped problems' package before it moved into pinnsolve
 
 
 @functools.lru_cache(maxsize=1)
@@ -92,12 +93,20 @@ def saved_config(checkpoint: Path, state: dict | None = None, allow_solve_runs: 
         config = yaml.safe_load(source.read_text())
     if not isinstance(config, dict) or not all(isinstance(config.get(g), dict) for g in ("problem", "model", "optimizer")):
         raise ConfigError(f"resume: {source} does not hold a pinnsolve configuration")
+    _rename_old_targets(config)
     if "_target_" not in config["problem"] and not allow_solve_runs:
         raise ConfigError(f"resume: this run was started from Python with solve(); continue it there with "
                           f"solve(problem, ..., resume='{checkpoint.parent}')")
     check_targets(config, source)
     _check_belongs(checkpoint, config)
     return config
+
+
+def _rename_old_targets(config: dict) -> None:
+    """Runs written before the shipped problems moved into ``pinnsolve.problems`` name ``problems.X``."""
+    target = config["problem"].get("_target_")
+    if isinstance(target, str) and target.startswith(OLD_PROBLEMS_PREFIX):
+        config["problem"]["_target_"] = "pinnsolve." + target
 
 
 def _check_belongs(checkpoint: Path, config: dict) -> None:
@@ -112,6 +121,8 @@ def _check_belongs(checkpoint: Path, config: dict) -> None:
     for group in ("problem", "optimizer"):
         theirs = (directory.get(group) or {}).get("_target_") if isinstance(directory.get(group), dict) else None
         ours = config[group].get("_target_")
+        if isinstance(theirs, str) and theirs.startswith(OLD_PROBLEMS_PREFIX):
+            theirs = "pinnsolve." + theirs
         if theirs is not None and theirs != ours:
             raise ConfigError(
                 f"resume: {checkpoint} was written by a run of {group} '{ours}', but {saved} says '{theirs}': the "

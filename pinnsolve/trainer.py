@@ -65,6 +65,8 @@ class Trainer:
         progress: show the live progress display.
         plots: write PNG plots at the end.
         config: the resolved configuration, stored in checkpoints and used in messages.
+        logger: a factory ``(run_dir, config) -> Logger`` (:mod:`pinnsolve.loggers`) that also gets every
+            row of ``metrics.csv`` and the summary (on rank 0), or ``None``.
     """
 
     def __init__(
@@ -91,6 +93,7 @@ class Trainer:
         progress: bool = True,
         plots: bool = True,
         config: dict | None = None,
+        logger=None,
     ):
         for name, value in [("max_steps", max_steps), ("log_every", log_every), ("checkpoint_every", checkpoint_every)]:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -128,6 +131,7 @@ class Trainer:
         self.step, self.train_time, self.previous_wall_time = 0, 0.0, 0.0
         self.notices: list[str] = []
         self._healthy: tuple[int, dict] | None = None
+        self._logger_factory, self.logger = logger, None
 
     # ---- one step ----------------------------------------------------------------------------
     def _batch(self):
@@ -166,6 +170,8 @@ class Trainer:
         for key, value in getattr(self.optimizer, "diagnostics", {}).items():
             row[key] = float(value)
         self.metrics.append(row)
+        if self.logger is not None:
+            self.logger.log(self.step, row)
         return row
 
     def _evaluate(self) -> dict[str, float]:
@@ -241,6 +247,8 @@ class Trainer:
             self.load(resume)
             if self._done():
                 return self._nothing_to_do()
+        if self._logger_factory is not None and self.is_main:
+            self.logger = self._logger_factory(run_dir=self.run_dir, config=self.config)
         wall_start, status, diverged = time.perf_counter(), "finished", None
         wall = lambda: self.previous_wall_time + time.perf_counter() - wall_start  # noqa: E731
         last_log = (self.step, self.train_time)
@@ -369,6 +377,8 @@ class Trainer:
         if not self.is_main:
             return summary
         write_json(self.run_dir / "summary.json", summary)
+        if self.logger is not None:
+            self.logger.finish(summary)
         if self.make_plots:
             plots.write_all(self.run_dir, self.metrics, self.problem, self.model, self.metric)
         return summary

@@ -18,7 +18,7 @@ import torch
 from pinnsolve import MLP, BatchSampler, ResidualEngine
 from pinnsolve.optim import ENGD, ENGDW, SPRING, EngineClosure, Nystrom, Sven
 from pinnsolve.optim.sketch import nystrom_gpu_efficient, nystrom_standard
-from problems import poisson5d
+from pinnsolve.problems import poisson5d
 
 
 def sync(device):

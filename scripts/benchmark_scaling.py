@@ -38,7 +38,7 @@ PAPER_LAMBDA = 3.17e-12
 
 def setup(n: int, device, hidden=(64, 64, 48, 48), seed: int = 0):
     from pinnsolve import MLP, BatchSampler, ResidualEngine
-    from problems import poisson5d
+    from pinnsolve.problems import poisson5d
 
     torch.manual_seed(seed)
     problem = poisson5d.make_problem(n_interior=n - n // 7, n_boundary=n // 7)

@@ -51,7 +51,7 @@ def _ours(method: str, model):
 
 def _problem(n_interior: int, n_boundary: int, weights: str, data: str):
     from pinnsolve import MLP, ConditionPoints, ResidualEngine
-    from problems import poisson5d
+    from pinnsolve.problems import poisson5d
 
     problem = poisson5d.make_problem(n_interior=n_interior, n_boundary=n_boundary)
     model = MLP(5, [64, 64, 48, 48])
@@ -162,7 +162,7 @@ def main(argv=None):
         print(json.dumps(worker(args)))
         return None
     from pinnsolve import MLP, BatchSampler
-    from problems import poisson5d
+    from pinnsolve.problems import poisson5d
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:

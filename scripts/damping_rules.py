@@ -83,7 +83,7 @@ def update(opt: RuleENGDW, closure, engine, eta: float, loss: float, previous: f
 
 def train(problem_name: str, rule: str, steps: int, seed: int) -> float:
     kwargs, hidden = SIZES[problem_name]
-    problem = importlib.import_module(f"problems.{problem_name}").make_problem(**kwargs)
+    problem = importlib.import_module(f"pinnsolve.problems.{problem_name}").make_problem(**kwargs)
     torch.manual_seed(seed)
     model = MLP(problem.dim, hidden)
     engine = ResidualEngine(problem, model)

@@ -60,7 +60,7 @@ def median_ms(fn, device, repeats: int, warmup: int = 2) -> float:
 
 def _poisson5d(device, n_interior, n_boundary, hidden):
     from pinnsolve import MLP, BatchSampler, ResidualEngine
-    from problems import poisson5d
+    from pinnsolve.problems import poisson5d
 
     torch.manual_seed(0)
     problem = poisson5d.make_problem(n_interior=n_interior, n_boundary=n_boundary)

@@ -23,7 +23,7 @@ from pinnsolve import MLP, BatchSampler, ResidualEngine
 from pinnsolve.optim import ENGDW, EngineClosure
 from pinnsolve.optim import kernel as kn
 from pinnsolve.optim.step_rules import grid_line_search
-from problems import poisson5d
+from pinnsolve.problems import poisson5d
 
 SIZES = {"paper": (3000, 500, [64, 64, 48, 48]), "smoke": (120, 20, [16, 16])}
 

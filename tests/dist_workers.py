@@ -41,7 +41,7 @@ def join(rank: int, world: int, port: int) -> None:
 
 def problem_and_model(hidden):
     from pinnsolve import MLP
-    from problems import poisson2d
+    from pinnsolve.problems import poisson2d
 
     torch.manual_seed(0)
     return poisson2d.make_problem(n_interior=37, n_boundary=11), MLP(2, hidden)

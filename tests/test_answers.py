@@ -43,7 +43,7 @@ def test_load_run_predicts_the_solution_and_its_derivatives(trained):
 
 
 def test_load_run_of_a_solve_run_and_bad_inputs(tmp_path):
-    from problems import poisson2d
+    from pinnsolve.problems import poisson2d
 
     problem = poisson2d.make_problem(n_interior=30, n_boundary=10)
     model, _ = solve(problem, optimizer="adam", hidden=[6], run_dir=tmp_path / "api",
@@ -102,7 +102,7 @@ def test_the_solution_plot_shows_the_domain_and_the_residual_without_an_exact_so
     from pinnsolve.grids import slice_grid
     from pinnsolve.models import MLP
     from pinnsolve.plots import plot_slice
-    from problems import heat_ball
+    from pinnsolve.problems import heat_ball
 
     problem = heat_ball.make_problem(n_interior=20, n_initial=5, n_boundary=5)
     problem.exact = None
@@ -111,3 +111,69 @@ def test_the_solution_plot_shows_the_domain_and_the_residual_without_an_exact_so
     plot_slice(problem, MLP(6, [8]), None, tmp_path / "slice.png")
     data = (tmp_path / "slice.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10000
+
+
+@pytest.mark.parametrize("logger", ["tensorboard", "mlflow", "wandb"])
+def test_each_logger_writes_what_can_be_read_back(logger, tmp_path, monkeypatch):
+    pytest.importorskip({"tensorboard": "tensorboard", "mlflow": "mlflow", "wandb": "wandb"}[logger])
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    cfg = compose_config([f"logger={logger}", "trainer.max_steps=4", "trainer.log_every=2", "problem.n_interior=30",
+                          "problem.n_boundary=10", *QUIET])
+    summary = run(cfg, tmp_path)
+    losses = {int(r["step"]): float(r["loss"]) for r in csv.DictReader(open(tmp_path / "metrics.csv"))}
+    if logger == "tensorboard":
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+        events = EventAccumulator(str(tmp_path / "tensorboard"))
+        events.Reload()
+        read = {e.step: e.value for e in events.Scalars("loss")}
+        assert read.keys() == losses.keys() and all(abs(read[s] - losses[s]) <= 1e-6 * abs(losses[s]) for s in read)
+        assert "final/l2_rms" in events.Tags()["scalars"]
+    elif logger == "mlflow":
+        import mlflow
+
+        client = mlflow.tracking.MlflowClient((tmp_path / "mlruns").resolve().as_uri())
+        (found,) = client.search_runs([client.get_experiment_by_name("pinnsolve").experiment_id])
+        history = {m.step: m.value for m in client.get_metric_history(found.info.run_id, "loss")}
+        assert history == losses and found.data.params["optimizer._target_"] == "pinnsolve.optim.ENGDW"
+        assert found.info.status == "FINISHED"
+    else:  # the offline run's record log (protobuf) holds every value as its JSON text
+        import json
+
+        (record_log,) = (tmp_path / "wandb").glob("offline-run-*/run-*.wandb")
+        data = record_log.read_bytes()
+        assert all(json.dumps(value).encode() in data for value in losses.values())
+        assert b"final_loss" in data and json.dumps(summary["final"]["loss"]).encode() in data
+
+
+def test_a_missing_logger_package_names_the_extra(monkeypatch):
+    import builtins
+
+    from pinnsolve.loggers import TensorBoardLogger
+
+    real_import = builtins.__import__
+
+    def without_tensorboard(name, *args, **kwargs):
+        if name.startswith("tensorboard"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without_tensorboard)
+    with pytest.raises(ConfigError, match=r'logger=tensorboard needs the package .tensorboard.: pip install "pinnsolve\[tensorboard\]"'):
+        TensorBoardLogger("/tmp/unused")
+
+
+def test_an_optuna_search_over_damping_and_step(tmp_path, monkeypatch):
+    pytest.importorskip("hydra_plugins.hydra_optuna_sweeper")
+    import yaml
+
+    from cli_runner import pinnsolve as in_process
+
+    monkeypatch.chdir(tmp_path)
+    result = in_process("-m", "+hparams_search=poisson2d_optuna", "hydra.sweeper.n_trials=2", "trainer.max_steps=3",
+                        "problem.n_interior=30", f"hydra.sweep.dir={tmp_path / 'sweep'}")
+    assert result.code == 0, result.output
+    best = yaml.safe_load((tmp_path / "sweep" / "optimization_results.yaml").read_text())
+    assert set(best["best_params"]) == {"optimizer.damping", "optimizer.lr"} and math.isfinite(best["best_value"])
+    rows = list(csv.DictReader(open(tmp_path / "sweep" / "summary.csv")))
+    assert len(rows) == 2 and min(float(r["final_l2_rel"]) for r in rows) == pytest.approx(best["best_value"])

@@ -167,7 +167,7 @@ def test_resuming_a_problem_file_needs_its_path_again(workdir):
 
 def test_solve_refuses_to_overwrite_a_run(tmp_path):
     from pinnsolve import RunDirectoryError, solve
-    from problems import poisson2d
+    from pinnsolve.problems import poisson2d
 
     problem = poisson2d.make_problem(n_interior=20, n_boundary=8)
     args = dict(optimizer="adam", hidden=[4], run_dir=tmp_path / "run", overrides=["trainer.max_steps=2", *QUIET])

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from pinnsolve import MLP, BatchSampler, Box, BoxBoundary, Condition, FixedPoints, InitialSlice, Problem, ResidualEngine, ResidualError
-from problems import poisson2d, poisson5d
+from pinnsolve.problems import poisson2d, poisson5d
 
 
 def heat_like_problem():

@@ -5,7 +5,7 @@ import torch
 
 from pinnsolve import MLP, BatchSampler, ResidualEngine, compose_config
 from pinnsolve.cli import run
-from problems import poisson5d
+from pinnsolve.problems import poisson5d
 
 pytestmark = pytest.mark.gpu
 

@@ -18,7 +18,7 @@ from pinnsolve import MLP, BatchSampler, Box, BoxBoundary, ConfigError, Conditio
 from pinnsolve.cli import run
 from pinnsolve.optim import ENGDW, EngineClosure, Nystrom
 from pinnsolve.optim import kernel as kn
-from problems import poisson2d
+from pinnsolve.problems import poisson2d
 from test_optim_table import OPTIMIZERS, setup, step
 
 SMALL = ["problem.n_interior=30", "problem.n_boundary=10", *QUIET]

@@ -12,7 +12,7 @@ import torch
 from pinnsolve import MLP, BatchSampler, ResidualEngine
 from pinnsolve.evaluation import ErrorMetric
 from pinnsolve.optim import ENGDW, SPRING, EngineClosure
-from problems import poisson2d
+from pinnsolve.problems import poisson2d
 
 
 @pytest.mark.slow

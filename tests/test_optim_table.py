@@ -8,7 +8,7 @@ import torch
 from pinnsolve import MLP, BatchSampler, ResidualEngine
 from pinnsolve.errors import HyperParameterError
 from pinnsolve.optim import ENGD, ENGDW, SPRING, EngineClosure, Nystrom, PolyakSGD, Sven
-from problems import poisson2d
+from pinnsolve.problems import poisson2d
 
 OPTIMIZERS = {
     "engd": lambda p: ENGD(p, damping=1e-8),

