@@ -177,3 +177,28 @@ def test_an_optuna_search_over_damping_and_step(tmp_path, monkeypatch):
     assert set(best["best_params"]) == {"optimizer.damping", "optimizer.lr"} and math.isfinite(best["best_value"])
     rows = list(csv.DictReader(open(tmp_path / "sweep" / "summary.csv")))
     assert len(rows) == 2 and min(float(r["final_l2_rel"]) for r in rows) == pytest.approx(best["best_value"])
+
+
+def test_a_run_directory_from_before_the_problems_moved_still_loads_and_resumes(trained, tmp_path):
+    """Runs written when the shipped problems were the top-level package ``problems`` name ``problems.X``."""
+    import shutil
+
+    import yaml
+
+    from cli_runner import pinnsolve as in_process
+
+    directory, _ = trained
+    old = tmp_path / "old_run"
+    shutil.copytree(directory, old)
+    state = torch.load(old / "checkpoint.pt", weights_only=True)
+    assert state["config"]["problem"]["_target_"] == "pinnsolve.problems.poisson2d.make_problem"
+    state["config"]["problem"]["_target_"] = "problems.poisson2d.make_problem"
+    torch.save(state, old / "checkpoint.pt")
+    (old / ".hydra").mkdir(exist_ok=True)
+    saved = dict(state["config"])
+    (old / ".hydra" / "config.yaml").write_text(yaml.safe_dump(saved))
+
+    assert load_run(old).problem.name == "poisson2d"
+    result = in_process(f"resume={old}", "trainer.max_steps=62", *QUIET)
+    assert result.code == 0, result.output
+    assert [int(r["step"]) for r in csv.DictReader(open(old / "metrics.csv"))][-1] >= 61
