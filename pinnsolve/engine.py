@@ -43,9 +43,9 @@ class _Plan:
     n_components: int
 
 
-def point_residual(condition: Condition, fn, x: Tensor, y: Tensor | None = None) -> Tensor:
-    """The residual of ``condition`` at one point ``x: [d]`` for a per-point function ``fn: [d] -> []``."""
-    u = FunctionJet(fn, x)
+def point_residual(condition: Condition, fn, x: Tensor, y: Tensor | None = None, n_outputs: int = 1) -> Tensor:
+    """The residual of ``condition`` at one point ``x: [d]`` for a per-point function ``fn: [d] -> [] or [m]``."""
+    u = FunctionJet(fn, x, n_outputs)
     return condition.residual(u, x) if y is None else condition.residual(u, x, y)
 
 
@@ -55,9 +55,9 @@ def function_residuals(problem: Problem, fn, batch: Batch) -> dict[str, Tensor]:
     for c in problem.conditions:
         x, y = batch[c.name]
         if y is None:
-            out[c.name] = vmap(lambda xi: point_residual(c, fn, xi))(x)
+            out[c.name] = vmap(lambda xi: point_residual(c, fn, xi, n_outputs=problem.n_outputs))(x)
         else:
-            out[c.name] = vmap(lambda xi, yi: point_residual(c, fn, xi, yi))(x, y)
+            out[c.name] = vmap(lambda xi, yi: point_residual(c, fn, xi, yi, problem.n_outputs))(x, y)
     return out
 
 
@@ -87,6 +87,7 @@ class ResidualEngine:
         self.num_params = self.layout.numel
         self._plans: dict[str, _Plan] = {}
         self._chunk: int | None = None
+        self.n_outputs = 1  # the model's output width, read when the first condition is planned
         self.workspace = Workspace()
 
     # ---- parameters ------------------------------------------------------------------------
@@ -104,6 +105,7 @@ class ResidualEngine:
             return self._plans[condition.name]
         with torch.no_grad():
             n_out = self.model(x[:1]).shape[-1]
+        self.n_outputs = n_out
         probe = RecordingJet(x[0], n_out)
         try:
             out = condition.residual(probe, x[0]) if y is None else condition.residual(probe, x[0], y[0])
@@ -133,8 +135,6 @@ class ResidualEngine:
         reasons = []
         if not fl.supports(self.model):
             reasons.append("the model is not a Sequential of Linear layers and element-wise activations")
-        if n_out != 1 or out.ndim == 1:
-            reasons.append("the network or residual has several outputs")
         if probe.needs_hessian:
             reasons.append("the residual reads mixed second derivatives or the Hessian")
         if self.mode == "fast" and reasons:
@@ -142,7 +142,7 @@ class ResidualEngine:
         if self.mode == "generic" or reasons:
             plan = _Plan("generic", None, n_components)
         else:
-            plan = _Plan("fast", fl.ChannelLayout(x.shape[1], probe.needs_grad, probe.laplacian_keys), 1)
+            plan = _Plan("fast", fl.ChannelLayout(x.shape[1], probe.needs_grad, probe.laplacian_keys), n_components)
         self._plans[condition.name] = plan
         return plan
 
@@ -155,7 +155,8 @@ class ResidualEngine:
         """``(params, x, [y]) -> r`` for one point, through ``functional_call`` (the generic path)."""
 
         def one(params, xi, yi=None):
-            return point_residual(condition, lambda xx: functional_call(self.model, params, (xx[None],))[0], xi, yi)
+            return point_residual(condition, lambda xx: functional_call(self.model, params, (xx[None],))[0], xi, yi,
+                                  self.n_outputs)
 
         return one
 

@@ -64,6 +64,9 @@ def _residual(problem, model, points: torch.Tensor) -> torch.Tensor | None:
         return engine._condition_residual(condition, engine.params(), points, None).reshape(len(points), -1).norm(dim=1)
 
 
+MAX_OUTPUT_ROWS = 4
+
+
 def plot_slice(problem, model, metric, path: Path, resolution: int = 101) -> None:
     """Prediction with the exact solution and the error (or, without one, the PDE residual) on a 2-d slice
     through the middle of the domain, masked to the domain's shape; a line for 1-d problems."""
@@ -75,27 +78,35 @@ def plot_slice(problem, model, metric, path: Path, resolution: int = 101) -> Non
         return _plot_line(problem, model, bounds, path, param)
     points, A, B, inside = slice_grid(problem, resolution, dtype=param.dtype, device=param.device)
     with torch.no_grad():
-        prediction = model(points)[:, 0]
-    panels = [("prediction", prediction)]
-    if problem.exact is not None:
-        exact = torch.func.vmap(problem.exact)(points).reshape(-1)
-        panels += [("exact", exact), ("|error|", (prediction - exact).abs())]
-    else:
+        predictions = model(points).reshape(len(points), -1)
+    exacts = None if problem.exact is None else torch.func.vmap(problem.exact)(points).reshape(len(points), -1)
+    rows = []  # one row of panels per output (the first MAX_OUTPUT_ROWS of a system)
+    for i, name in enumerate(problem.output_names[:MAX_OUTPUT_ROWS]):
+        label = "" if problem.n_outputs == 1 else f"{name}: "
+        panels = [(f"{label}prediction", predictions[:, i])]
+        if exacts is not None:
+            panels += [(f"{label}exact", exacts[:, i]), (f"{label}|error|", (predictions[:, i] - exacts[:, i]).abs())]
+        rows.append(panels)
+    if exacts is None:
         residual = _residual(problem, model, points)
         if residual is not None:
-            panels.append((f"|residual of '{problem.conditions[0].name}'|", residual))
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.7 * len(panels), 4), squeeze=False)
+            rows[0].append((f"|residual of '{problem.conditions[0].name}'|", residual))
+    width = max(len(panels) for panels in rows)
+    fig, axes = plt.subplots(len(rows), width, figsize=(4.7 * width, 4 * len(rows)), squeeze=False)
     names = problem.input_names
     mask = inside.cpu().numpy()
-    for ax, (title, values) in zip(axes[0], panels):
-        grid = values.reshape(A.shape).detach().cpu().numpy().copy()
-        grid[~mask] = float("nan")  # outside the domain: left blank
-        image = ax.pcolormesh(A.cpu().numpy(), B.cpu().numpy(), grid, shading="auto")
-        fig.colorbar(image, ax=ax)
-        ax.set_title(title)
-        ax.set_xlabel(names[0])
-        ax.set_ylabel(names[1])
-        ax.set_aspect("equal" if float(A.max() - A.min()) / max(float(B.max() - B.min()), 1e-12) < 4 else "auto")
+    for row, panels in zip(axes, rows):
+        for ax in row[len(panels):]:
+            ax.set_visible(False)
+        for ax, (title, values) in zip(row, panels):
+            grid = values.reshape(A.shape).detach().cpu().numpy().copy()
+            grid[~mask] = float("nan")  # outside the domain: left blank
+            image = ax.pcolormesh(A.cpu().numpy(), B.cpu().numpy(), grid, shading="auto")
+            fig.colorbar(image, ax=ax)
+            ax.set_title(title)
+            ax.set_xlabel(names[0])
+            ax.set_ylabel(names[1])
+            ax.set_aspect("equal" if float(A.max() - A.min()) / max(float(B.max() - B.min()), 1e-12) < 4 else "auto")
     if problem.dim > 2:
         fig.suptitle(f"slice of {problem.name}: other coordinates at the middle of the domain")
     _save(fig, path)
@@ -108,7 +119,7 @@ def _plot_line(problem, model, bounds, path: Path, param) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.plot(x[:, 0].cpu(), prediction.cpu(), label="prediction")
     if problem.exact is not None:
-        ax.plot(x[:, 0].cpu(), torch.func.vmap(problem.exact)(x).reshape(-1).cpu(), "--", label="exact")
+        ax.plot(x[:, 0].cpu(), torch.func.vmap(problem.exact)(x).reshape(len(x), -1).cpu(), "--", label="exact")
     ax.set_xlabel(problem.input_names[0])
     ax.legend()
     _save(fig, path)

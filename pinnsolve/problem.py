@@ -83,7 +83,10 @@ class Problem:
         n_eval: number of evaluation points (default ``10 · N_Ω`` of the first condition, or all
             points of a fixed evaluation set).
         input_names: coordinate names for plots (default ``x0, x1, …``).
-        n_outputs: the network's output size (1 for a scalar PDE solution).
+        n_outputs: the network's output size (1 for a scalar PDE solution, ``m`` for a system whose
+            residuals read ``u[i]``).
+        output_names: names of the outputs (``l2_rel_<name>`` columns and plot titles; default ``u``
+            for one output, ``u0, u1, …`` for a system).
         metrics: extra evaluations ``model -> {name: 0-d tensor}`` logged at every evaluation
             (e.g. ``train_loss`` and ``val_loss`` of a regression problem).
     """
@@ -96,6 +99,7 @@ class Problem:
     input_names: list[str] | None = None
     n_outputs: int = 1
     metrics: Callable[[Any], dict[str, Tensor]] | None = None
+    output_names: list[str] | None = None
 
     def __post_init__(self):
         if not self.conditions:
@@ -114,6 +118,10 @@ class Problem:
             self.n_eval = len(fixed_set) if fixed_set is not None else 10 * self.conditions[0].n_points
         if self.input_names is None:
             self.input_names = [f"x{i}" for i in range(self.dim)]
+        if self.output_names is None:
+            self.output_names = ["u"] if self.n_outputs == 1 else [f"u{i}" for i in range(self.n_outputs)]
+        if len(self.output_names) != self.n_outputs:
+            raise ValueError(f"problem '{self.name}': {len(self.output_names)} output_names for n_outputs={self.n_outputs}")
 
     @property
     def n_points(self) -> int:

@@ -122,7 +122,8 @@ class Trainer:
         self.engine = ResidualEngine(problem, self.model, jacobian=jacobian, chunk_size=chunk_size)
         self.engine.group = torch.distributed.group.WORLD if self.distributed else None
         self.sampler = BatchSampler(problem, seed, self.device, self.dtype, resample=resample)
-        self.metric = ErrorMetric(problem.exact, self.sampler.eval_points) if problem.exact is not None else None
+        self.metric = (ErrorMetric(problem.exact, self.sampler.eval_points, output_names=problem.output_names)
+                       if problem.exact is not None else None)
         self.max_steps, self.time_budget = max_steps, None if time_budget is None else float(time_budget)
         self.log_every, self.eval_every, self.checkpoint_every = log_every, eval_every, checkpoint_every
         self.show_progress, self.make_plots = progress, plots
