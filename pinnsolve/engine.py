@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, jacrev, vmap
 
+from . import coefficients as coef
 from . import forward_laplacian as fl
 from .batches import Batch
 from .distributed import row_range
@@ -43,21 +44,23 @@ class _Plan:
     n_components: int
 
 
-def point_residual(condition: Condition, fn, x: Tensor, y: Tensor | None = None, n_outputs: int = 1) -> Tensor:
+def point_residual(condition: Condition, fn, x: Tensor, y: Tensor | None = None, n_outputs: int = 1,
+                   coefficients: dict[str, Tensor] | None = None) -> Tensor:
     """The residual of ``condition`` at one point ``x: [d]`` for a per-point function ``fn: [d] -> [] or [m]``."""
-    u = FunctionJet(fn, x, n_outputs)
-    return condition.residual(u, x) if y is None else condition.residual(u, x, y)
+    return coef.call_residual(condition.residual, FunctionJet(fn, x, n_outputs), x, y, coefficients)
 
 
 def function_residuals(problem: Problem, fn, batch: Batch) -> dict[str, Tensor]:
-    """Unscaled residuals of every condition for a per-point function ``fn`` (e.g. the exact solution)."""
-    out = {}
+    """Unscaled residuals of every condition for a per-point function ``fn`` (e.g. the exact solution), with
+    the problem's coefficients at their declared values."""
+    out, m = {}, problem.n_outputs
     for c in problem.conditions:
         x, y = batch[c.name]
+        values = {k: torch.as_tensor(v, dtype=x.dtype, device=x.device) for k, v in problem.parameters.items()}
         if y is None:
-            out[c.name] = vmap(lambda xi: point_residual(c, fn, xi, n_outputs=problem.n_outputs))(x)
+            out[c.name] = vmap(lambda xi: point_residual(c, fn, xi, None, m, values))(x)
         else:
-            out[c.name] = vmap(lambda xi, yi: point_residual(c, fn, xi, yi, problem.n_outputs))(x, y)
+            out[c.name] = vmap(lambda xi, yi: point_residual(c, fn, xi, yi, m, values))(x, y)
     return out
 
 
@@ -81,6 +84,7 @@ class ResidualEngine:
         if chunk_size is not None and int(chunk_size) <= 0:
             raise ValueError(f"chunk_size must be positive or None, got {chunk_size}")
         self.problem, self.model, self.mode = problem, model, jacobian
+        coef.attach(model, problem.parameters)
         self.chunk_size = None if chunk_size is None else int(chunk_size)
         self.layout = ParameterLayout.of(model)
         self.names = self.layout.names
@@ -107,16 +111,15 @@ class ResidualEngine:
             n_out = self.model(x[:1]).shape[-1]
         self.n_outputs = n_out
         probe = RecordingJet(x[0], n_out)
+        values = {k: v.detach() for k, v in coef.of(self.params()).items()}
         try:
-            out = condition.residual(probe, x[0]) if y is None else condition.residual(probe, x[0], y[0])
+            out = coef.call_residual(condition.residual, probe, x[0], None if y is None else y[0], values)
+        except (coef.UndeclaredCoefficientError, IndexError) as exc:
+            if isinstance(exc, coef.UndeclaredCoefficientError) or str(exc).startswith("u["):
+                raise ResidualError(condition.name, str(exc)) from exc
+            raise self._probe_error(condition, x, exc) from exc
         except Exception as exc:  # noqa: BLE001 - re-raised with what a residual receives
-            raise ResidualError(
-                condition.name,
-                f"failed for one point ({type(exc).__name__}: {exc}). A residual is called for ONE point: x has shape "
-                f"[{x.shape[1]}] (write x[0] for its first coordinate, not x[:, 0]) and u is the network's jet at x "
-                "(u.value, u.grad, u.partial(i), u.laplacian()); the framework batches it. Do not index or sum over a "
-                "batch inside the residual.",
-            ) from exc
+            raise self._probe_error(condition, x, exc) from exc
         if not isinstance(out, Tensor):
             raise ResidualError(condition.name, f"returned {type(out).__name__}; it must return a torch.Tensor built from u and x")
         if not probe.read:
@@ -146,6 +149,16 @@ class ResidualEngine:
         self._plans[condition.name] = plan
         return plan
 
+    @staticmethod
+    def _probe_error(condition: Condition, x: Tensor, exc: Exception) -> ResidualError:
+        return ResidualError(
+            condition.name,
+            f"failed for one point ({type(exc).__name__}: {exc}). A residual is called for ONE point: x has shape "
+            f"[{x.shape[1]}] (write x[0] for its first coordinate, not x[:, 0]) and u is the network's jet at x "
+            "(u.value, u.grad, u.partial(i), u.laplacian()); the framework batches it. Do not index or sum over a "
+            "batch inside the residual.",
+        )
+
     def paths(self) -> dict[str, str]:
         """Which path each planned condition uses (``fast`` or ``generic``)."""
         return {name: plan.path for name, plan in self._plans.items()}
@@ -156,7 +169,7 @@ class ResidualEngine:
 
         def one(params, xi, yi=None):
             return point_residual(condition, lambda xx: functional_call(self.model, params, (xx[None],))[0], xi, yi,
-                                  self.n_outputs)
+                                  self.n_outputs, coef.of(params))
 
         return one
 
@@ -164,7 +177,7 @@ class ResidualEngine:
         plan = self.plan(condition, x, y)
         if plan.path == "fast":
             out = fl.propagate(self.model, params, x, plan.layout)
-            return fl.apply_residual(condition.residual, plan.layout, out, x, y)
+            return fl.apply_residual(condition.residual, plan.layout, out, x, y, coef.of(params))
         args, dims = ((params, x), (None, 0)) if y is None else ((params, x, y), (None, 0, 0))
         return vmap(self._point_residual_fn(condition), in_dims=dims)(*args)
 

@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import jvp, vmap
 
+from . import coefficients as coef
 from .jet import LaplacianKey, TensorJet
 from .models import Sin
 
@@ -148,38 +149,45 @@ def residual_and_jacobian(
     Scaling ``r`` before the backward pass scales every block of ``J`` for free, and each block is one
     batched product written into its columns of ``out`` (3× faster than forming the block and copying
     it, measured at N = 1200 on one CPU thread). A residual with ``k > 1`` components (a system) takes
-    one backward pass per component; row ``n·k + j`` is component ``j`` of point ``n``.
+    one backward pass per component; row ``n·k + j`` is component ``j`` of point ``n``. A trainable
+    coefficient (:mod:`pinnsolve.coefficients`) enters as one copy per point, whose gradient is its column.
     """
     params = {k: v.detach() for k, v in params.items()}
     record: list[tuple[Tensor, Tensor]] = []
+    n = x.shape[0]
+    copies = {k: v.expand(n, *v.shape).clone().requires_grad_(True) for k, v in coef.of(params).items()}
     with torch.enable_grad():
-        r = scale * apply_residual(residual, layout, propagate(model, params, x, layout, record), x, y)
+        out_channels = propagate(model, params, x, layout, record)
+        r = scale * apply_residual(residual, layout, out_channels, x, y, copies, per_point=True)
+        leaves = [Z for _, Z in record] + list(copies.values())
         if r.ndim == 1:
-            _write_rows(model, params, record, _layer_grads(r, record), out)
+            _write_rows(model, params, record, _grads(r, leaves), out)
             return r.detach()
         rows = out.view(r.shape[0], r.shape[1], out.shape[1])
         block = torch.empty_like(out[: r.shape[0]])
         for j in range(r.shape[1]):
-            _write_rows(model, params, record, _layer_grads(r[:, j], record, retain=j + 1 < r.shape[1]), block)
+            _write_rows(model, params, record, _grads(r[:, j], leaves, retain=j + 1 < r.shape[1]), block)
             rows[:, j] = block
     return r.detach().reshape(-1)
 
 
-def _layer_grads(r: Tensor, record: list[tuple[Tensor, Tensor]], retain: bool = False) -> tuple[Tensor, ...]:
-    """``∂r_n/∂Z_l[n]`` for every layer: one backward pass of ``Σ_n r_n`` (``r: [n]``)."""
+def _grads(r: Tensor, leaves: list[Tensor], retain: bool = False) -> tuple[Tensor, ...]:
+    """``∂r_n/∂Z_l[n]`` for every layer (and ``∂r_n/∂c_n`` for every coefficient copy): one backward
+    pass of ``Σ_n r_n`` (``r: [n]``)."""
     if not r.requires_grad:  # a residual that does not depend on the network gets zero columns
-        return tuple(torch.zeros_like(Z) for _, Z in record)
-    return torch.autograd.grad(r.sum(), [Z for _, Z in record], allow_unused=True, materialize_grads=True,
-                               retain_graph=retain)
+        return tuple(torch.zeros_like(leaf) for leaf in leaves)
+    return torch.autograd.grad(r.sum(), leaves, allow_unused=True, materialize_grads=True, retain_graph=retain)
 
 
 def _write_rows(model: nn.Sequential, params: dict[str, Tensor], record, grads, out: Tensor) -> None:
-    """``J[n] = [g_l[n]ᵀ H_{l−1}[n], g_l[n, 0]]_l`` written into ``out: [n, P]``."""
+    """``J[n] = [g_l[n]ᵀ H_{l−1}[n], g_l[n, 0]]_l`` written into ``out: [n, P]`` (coefficients: their gradients)."""
     blocks = {}
     linear_names = [i for i, m in enumerate(model) if isinstance(m, nn.Linear)]
     for i, (H, _), g in zip(linear_names, record, grads):
         blocks[f"{i}.weight"] = (g, H)
         blocks[f"{i}.bias"] = (g, None)
+    for name, g in zip([k for k in params if k.startswith(coef.PREFIX)], grads[len(record):]):
+        blocks[name] = (g.reshape(g.shape[0], 1, -1), None)
     column = 0
     for name, p in params.items():
         g, H = blocks[name]
@@ -191,8 +199,16 @@ def _write_rows(model: nn.Sequential, params: dict[str, Tensor], record, grads, 
         column += p.numel()
 
 
-def apply_residual(residual: Callable, layout: ChannelLayout, out: Tensor, x: Tensor, y: Tensor | None) -> Tensor:
-    """``vmap`` the per-point residual over the batch of output channels ``out: [n, C]``."""
+def apply_residual(residual: Callable, layout: ChannelLayout, out: Tensor, x: Tensor, y: Tensor | None,
+                   coefficients: dict[str, Tensor] | None = None, per_point: bool = False) -> Tensor:
+    """``vmap`` the per-point residual over the batch of output channels ``out: [n, C]``; ``coefficients``
+    are shared (or, with ``per_point``, one copy per point along their first axis)."""
+    coefficients = coefficients or {}
+    shared = None if not per_point else 0
+
+    def one(o, xi, yi, c):
+        return coef.call_residual(residual, layout.jet(o), xi, yi, c)
+
     if y is None:
-        return vmap(lambda o, xi: residual(layout.jet(o), xi))(out, x)
-    return vmap(lambda o, xi, yi: residual(layout.jet(o), xi, yi))(out, x, y)
+        return vmap(lambda o, xi, c: one(o, xi, None, c), in_dims=(0, 0, shared))(out, x, coefficients)
+    return vmap(one, in_dims=(0, 0, 0, shared))(out, x, y, coefficients)

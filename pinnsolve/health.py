@@ -36,9 +36,9 @@ ADVICE = {
     "cholesky": ("the Cholesky of K + λI failed in most of the last {w} steps: λ is too small for this kernel. "
                  "Raise optimizer.damping or use optimizer.damping=auto (with N > P, optimizer.space=auto solves "
                  "in parameter space)"),
-    "stalled": ("the loss has not improved by 0.1 % over the last {w} steps. With a natural-gradient method try "
-                "optimizer.damping=auto; with a first-order one change optimizer.lr; a larger network or more points "
-                "can also help"),
+    "stalled": ("the loss has not improved by 0.1 % over the last {w} steps: it may have reached what the network, "
+                "the points or noisy data allow (a larger network or more points help), or the step is poorly set "
+                "(a fixed optimizer.damping: try auto; a first-order method: change optimizer.lr)"),
 }
 
 

@@ -48,7 +48,7 @@ class ParameterLayout:
     def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
         """Split ``θ: [..., P]`` into ``{name: [..., *shape]}`` (views)."""
         lead = theta.shape[:-1]
-        return {n: t.reshape(*lead, *s) for n, t, s in zip(self.names, theta.split(self.sizes, dim=-1), self.shapes)}
+        return {n: t.reshape((*lead, *s)) for n, t, s in zip(self.names, theta.split(self.sizes, dim=-1), self.shapes)}
 
     def columns(self, tensors: Iterable[Tensor]) -> Tensor:
         """Column indices ``[P_s]`` of ``tensors`` (in the order given), by identity.

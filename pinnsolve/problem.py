@@ -87,6 +87,8 @@ class Problem:
             residuals read ``u[i]``).
         output_names: names of the outputs (``l2_rel_<name>`` columns and plot titles; default ``u``
             for one output, ``u0, u1, …`` for a system).
+        parameters: trainable coefficients ``{name: initial value}`` of an inverse problem; residuals
+            with a ``params`` argument read them (:mod:`pinnsolve.coefficients`).
         metrics: extra evaluations ``model -> {name: 0-d tensor}`` logged at every evaluation
             (e.g. ``train_loss`` and ``val_loss`` of a regression problem).
     """
@@ -100,6 +102,7 @@ class Problem:
     n_outputs: int = 1
     metrics: Callable[[Any], dict[str, Tensor]] | None = None
     output_names: list[str] | None = None
+    parameters: dict[str, float] | None = None
 
     def __post_init__(self):
         if not self.conditions:
@@ -120,6 +123,10 @@ class Problem:
             self.input_names = [f"x{i}" for i in range(self.dim)]
         if self.output_names is None:
             self.output_names = ["u"] if self.n_outputs == 1 else [f"u{i}" for i in range(self.n_outputs)]
+        self.parameters = dict(self.parameters or {})
+        for key in self.parameters:
+            if not str(key).isidentifier():
+                raise ValueError(f"problem '{self.name}': parameter name {key!r} must be a Python identifier")
         if len(self.output_names) != self.n_outputs:
             raise ValueError(f"problem '{self.name}': {len(self.output_names)} output_names for n_outputs={self.n_outputs}")
 

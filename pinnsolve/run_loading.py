@@ -22,6 +22,7 @@ from omegaconf import OmegaConf
 from torch import Tensor, nn
 from torch.func import functional_call, hessian, jacrev, vmap
 
+from . import coefficients
 from .checkpoint import load_checkpoint, locate_checkpoint
 from .device import resolve_device, resolve_dtype
 from .errors import ConfigError
@@ -56,6 +57,11 @@ class LoadedRun:
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
+
+    @property
+    def coefficients(self) -> dict[str, float]:
+        """The trained coefficients of an inverse problem (``{}`` without any)."""
+        return coefficients.values(self.model)
 
     def _points(self, points) -> Tensor:
         x = torch.as_tensor(points, dtype=self.dtype, device=self.device)
@@ -122,6 +128,7 @@ def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = No
     in_features, out_features = _linear_shapes(state["model"])
     model_cfg = OmegaConf.create(config["model"])
     model = instantiate(model_cfg)(in_features=in_features, out_features=out_features, dtype=dtype)
+    coefficients.attach_from_state(model, state["model"])
     model.load_state_dict(state["model"])
     model.to(resolve_device(device)).eval()
     if problem is None and "_target_" in config["problem"] and config["problem"]["_target_"] != FROM_FILE_TARGET:

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from . import coefficients
 from . import distributed as dd
 from . import plots
 from .batches import BatchSampler
@@ -117,7 +118,7 @@ class Trainer:
         torch.set_num_threads(self.threads)
         strict_float_math()
         self.problem, self.run_dir, self.config, self.seed = problem, Path(run_dir), config, seed
-        self.model = model.to(self.device, self.dtype)
+        self.model = coefficients.attach(model, problem.parameters).to(self.device, self.dtype)
         self.optimizer = build_optimizer(optimizer, self.model, (config or {}).get("optimizer"))
         self.engine = ResidualEngine(problem, self.model, jacobian=jacobian, chunk_size=chunk_size)
         self.engine.group = torch.distributed.group.WORLD if self.distributed else None
@@ -168,6 +169,7 @@ class Trainer:
         row = {"step": self.step, "time_s": f"{self.train_time:.6f}", "loss": float(loss)}
         if evaluate:
             row.update(self._evaluate())
+        row.update(coefficients.values(self.model))
         for key, value in getattr(self.optimizer, "diagnostics", {}).items():
             row[key] = float(value)
         self.metrics.append(row)
@@ -344,6 +346,7 @@ class Trainer:
         self.sampler.load_state_dict(generator_state)
         final = {"loss": float(self._loss(batch))}
         final.update(self._evaluate())
+        final.update(coefficients.values(self.model))
         row = next((r for r in self.metrics.rows if int(r["step"]) == self.step), None)
         if row is None:
             self.metrics.append({"step": self.step, "time_s": f"{self.train_time:.6f}", **final})
