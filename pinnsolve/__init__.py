@@ -14,9 +14,11 @@ from .models import MLP
 from .parameters import ParameterLayout
 from .problem import Condition, Problem
 from .run_loading import LoadedRun, load_run
-from .sampling import Ball, Box, BoxBoundary, FixedPoints, InitialSlice, Minibatches, PointSource, SpaceTime, Sphere
+from .sampling import (Annulus, Ball, Boundary, Box, BoxBoundary, Difference, FixedPoints, InitialSlice, Intersection,
+                       Minibatches, PointSource, Polygon, Shape, SpaceTime, Sphere, Union)
 
 __all__ = [
+    "Annulus", "Boundary", "Difference", "Intersection", "Polygon", "Shape", "Union",
     "Ball", "Batch", "BatchSampler", "Box", "BoxBoundary", "Condition", "ConditionPoints", "ConfigError",
     "FixedPoints", "HyperParameterError", "InitialSlice", "Jet", "MLP", "Minibatches", "NonFiniteError", "ParameterLayout",
     "PinnsolveError", "PointSource", "Problem", "ResidualEngine", "ResidualError", "RunDirectoryError", "SpaceTime", "Sphere",

@@ -51,6 +51,18 @@ def takes_params(residual) -> bool:
         return False
 
 
+def positional_arity(residual) -> tuple[int, int] | None:
+    """``(required, accepted)`` positional arguments of ``residual`` besides ``params`` (``None``: unknown)."""
+    try:
+        parameters = [p for p in inspect.signature(residual).parameters.values() if p.name != "params"]
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is p.VAR_POSITIONAL for p in parameters):
+        return None
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return sum(p.default is p.empty for p in positional), len(positional)
+
+
 def call_residual(residual, u, x: Tensor, y: Tensor | None, coefficients: dict[str, Tensor] | None):
     """``residual(u, x[, y][, params=coefficients])``: the one place a residual is called."""
     args = (u, x) if y is None else (u, x, y)

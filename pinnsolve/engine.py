@@ -110,6 +110,7 @@ class ResidualEngine:
         with torch.no_grad():
             n_out = self.model(x[:1]).shape[-1]
         self.n_outputs = n_out
+        self._check_arguments(condition, has_targets=y is not None)
         probe = RecordingJet(x[0], n_out)
         values = {k: v.detach() for k, v in coef.of(self.params()).items()}
         try:
@@ -148,6 +149,28 @@ class ResidualEngine:
             plan = _Plan("fast", fl.ChannelLayout(x.shape[1], probe.needs_grad, probe.laplacian_keys), n_components)
         self._plans[condition.name] = plan
         return plan
+
+    @staticmethod
+    def _check_arguments(condition: Condition, has_targets: bool) -> None:
+        """A residual's third argument (targets or normals) must match what its point source gives."""
+        arity = coef.positional_arity(condition.residual)
+        if arity is None:
+            return
+        (required, accepted), source = arity, type(condition.points).__name__
+        if required >= 3 and not has_targets:
+            raise ResidualError(
+                condition.name,
+                f"takes a third argument, but its source {source} gives none: for outward normals use a boundary "
+                "source with normals (shape.boundary(normals=True), Sphere(..., normals=True)); for data use "
+                "FixedPoints(points, targets). An interior source has no normals.",
+            )
+        if accepted == 2 and has_targets:
+            what = "outward normals" if getattr(condition.points, "gives_normals", False) else "targets"
+            raise ResidualError(
+                condition.name,
+                f"its source {source} gives {what} per point, so the residual is called as residual(u, x, {'n' if what != 'targets' else 'y'}); "
+                "add that third argument",
+            )
 
     @staticmethod
     def _probe_error(condition: Condition, x: Tensor, exc: Exception) -> ResidualError:

@@ -38,7 +38,7 @@ ADVICE = {
                  "in parameter space)"),
     "stalled": ("the loss has not improved by 0.1 % over the last {w} steps: it may have reached what the network, "
                 "the points or noisy data allow (a larger network or more points help), or the step is poorly set "
-                "(a fixed optimizer.damping: try auto; a first-order method: change optimizer.lr)"),
+                "(with a fixed λ try optimizer.damping=auto; with a first-order method change optimizer.lr)"),
 }
 
 

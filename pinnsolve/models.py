@@ -70,3 +70,23 @@ class MLP(nn.Sequential):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+class OutputTransform(nn.Module):
+    """``u(x) = transform(x, N(x))`` for a network ``N``: hard constraints and output scalings.
+
+    E.g. ``transform = lambda x, n: x[0] * (1 - x[0]) * n`` makes ``u(0) = u(1) = 0`` exactly. The
+    transform is written for one point (``x: [d]``, ``n: []`` or ``[m]``, returning the same shape);
+    residuals, errors, plots and predictions all see ``u``. The Jacobian goes through the generic
+    ``torch.func`` path. Parameter names are the network's with the prefix ``net.``.
+    """
+
+    def __init__(self, net: nn.Module, transform):
+        super().__init__()
+        self.net, self.transform = net, transform
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.net(x)
+        if out.shape[-1] == 1:
+            return torch.vmap(lambda xi, ni: self.transform(xi, ni[0]).reshape(1))(x, out)
+        return torch.vmap(self.transform)(x, out)

@@ -89,6 +89,9 @@ class Problem:
             for one output, ``u0, u1, …`` for a system).
         parameters: trainable coefficients ``{name: initial value}`` of an inverse problem; residuals
             with a ``params`` argument read them (:mod:`pinnsolve.coefficients`).
+        output_transform: ``u(x) = output_transform(x, N(x))`` for one point (a hard constraint such as
+            ``x[0] * (1 - x[0]) * n``); the trainer wraps the network in
+            :class:`~pinnsolve.models.OutputTransform`.
         metrics: extra evaluations ``model -> {name: 0-d tensor}`` logged at every evaluation
             (e.g. ``train_loss`` and ``val_loss`` of a regression problem).
     """
@@ -103,6 +106,7 @@ class Problem:
     metrics: Callable[[Any], dict[str, Tensor]] | None = None
     output_names: list[str] | None = None
     parameters: dict[str, float] | None = None
+    output_transform: Callable[[Tensor, Tensor], Tensor] | None = None
 
     def __post_init__(self):
         if not self.conditions:

@@ -31,9 +31,11 @@ from .engine import JACOBIAN_MODES, ResidualEngine
 from .errors import ConfigError, RunDirectoryError
 from .evaluation import ErrorMetric
 from .health import RunHealth
+from .models import OutputTransform
 from .problem import Problem
 from .progress import ProgressDisplay
 from .run_files import MetricsLog, write_json
+from .unit_cube import apply_sampling
 from .trainer_setup import StopRequest, build_optimizer, check_loss_is_finite, parameters_without_gradient
 
 log = logging.getLogger("pinnsolve")
@@ -89,6 +91,7 @@ class Trainer:
         checkpoint_every: int = 100,
         divergence_factor: float | None = 1e4,
         threads: int | str = "auto",
+        sampling: str | None = None,
         backend: str = "auto",
         dist_timeout: float = 600.0,
         progress: bool = True,
@@ -118,10 +121,16 @@ class Trainer:
         torch.set_num_threads(self.threads)
         strict_float_math()
         self.problem, self.run_dir, self.config, self.seed = problem, Path(run_dir), config, seed
+        if problem.output_transform is not None and not isinstance(model, OutputTransform):
+            model = OutputTransform(model, problem.output_transform)
         self.model = coefficients.attach(model, problem.parameters).to(self.device, self.dtype)
         self.optimizer = build_optimizer(optimizer, self.model, (config or {}).get("optimizer"))
         self.engine = ResidualEngine(problem, self.model, jacobian=jacobian, chunk_size=chunk_size)
         self.engine.group = torch.distributed.group.WORLD if self.distributed else None
+        try:
+            untouched = apply_sampling(problem, sampling)
+        except ValueError as exc:
+            raise ConfigError(f"trainer.sampling={sampling}: {exc}") from exc
         self.sampler = BatchSampler(problem, seed, self.device, self.dtype, resample=resample)
         self.metric = (ErrorMetric(problem.exact, self.sampler.eval_points, output_names=problem.output_names)
                        if problem.exact is not None else None)
@@ -132,6 +141,9 @@ class Trainer:
         self.health = RunHealth(divergence_factor)
         self.step, self.train_time, self.previous_wall_time = 0, 0.0, 0.0
         self.notices: list[str] = []
+        if untouched:
+            self._notice(f"trainer.sampling={sampling} does not reach the conditions {untouched}: their points are "
+                         "data or fixed slices, not drawn from a shape; they are drawn as before")
         self._healthy: tuple[int, dict] | None = None
         self._logger_factory, self.logger = logger, None
 

@@ -60,6 +60,7 @@ CASES = [  # (id, arguments, expected fragment of the message)
     ("unknown problem", ["problem=poisson3"], "Could not find 'problem/poisson3'"),
     ("unknown optimizer", ["optimizer=adamw2"], "Could not find 'optimizer/adamw2'"),
     ("unknown logger", ["logger=nope"], "Could not find 'logger/nope'"),
+    ("unknown sampling", ["trainer.sampling=random"], "trainer.sampling=random: sampling='random' is not one of"),
     ("from_file without path", ["problem=from_file"], "problem.path must be given (the Python file that defines make_problem())"),
     ("from_file missing file", ["problem=from_file", "problem.path=missing.py"], "problem.path=missing.py: no such file"),
     ("residual written for a batch", ["problem=from_file", "problem.path={tmp}/batchwise.py"],

@@ -39,6 +39,21 @@ def test_cli_runs_a_user_problem_file(tmp_path):
     assert "advection_diffusion: finished after 2 steps" in result.stdout
 
 
+@pytest.mark.parametrize("example,sizes,names", [
+    ("kovasznay.py", ["+problem.n_interior=40", "+problem.n_boundary=20", "model.hidden=[8]"], ["l2_rel_u", "l2_rel_p"]),
+    ("inverse_heat.py", ["+problem.n_interior=40", "+problem.n_initial=10", "+problem.n_boundary=10"], ["kappa"]),
+    ("robin_annulus.py", ["+problem.n_interior=40", "+problem.n_boundary=20"], ["l2_rel"]),
+])
+def test_every_pde_example_runs_from_the_command_line(example, sizes, names, tmp_path):
+    path = EXAMPLE.parent / example
+    result = pinnsolve("problem=from_file", f"problem.path={path}", *sizes, "trainer.max_steps=2", *QUICK,
+                       f"hydra.run.dir={tmp_path / 'run'}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "finished after 2 steps" in result.stdout
+    assert set(names) <= set(next(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))), names
+    assert (tmp_path / "run" / "solution_slice.png").is_file()
+
+
 @pytest.mark.parametrize("args,message", [
     (["problem=poisson3"], "Could not find 'problem/poisson3'"),
     (["trainer.device=cuda"], "sees no CUDA device"),

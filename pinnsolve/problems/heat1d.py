@@ -44,7 +44,7 @@ def make_problem(n_interior: int = 900, n_initial: int = 60, n_boundary: int = 6
         [
             Condition("interior", pde, domain, n_interior, fixed=fixed),
             Condition("initial", initial, InitialSlice(domain, time_dim=0), n_initial, weight=n_initial / n_edge, fixed=fixed),
-            Condition("boundary", boundary, BoxBoundary(domain, dims=[1]), n_boundary, weight=n_boundary / n_edge, fixed=fixed),
+            Condition("boundary", boundary, BoxBoundary(domain, dims=[1], rule="coordinate"), n_boundary, weight=n_boundary / n_edge, fixed=fixed),
         ],
         exact=exact,
         input_names=["t", "x"],

@@ -43,7 +43,7 @@ def make_problem(n_interior: int = 3000, n_initial: int = 250, n_boundary: int =
         [
             Condition("interior", pde, domain, n_interior, fixed=fixed),
             Condition("initial", initial, InitialSlice(domain, time_dim=0), n_initial, weight=n_initial / n_edge, fixed=fixed),
-            Condition("boundary", boundary, BoxBoundary(domain, dims=range(1, SPACE_DIM + 1)), n_boundary,
+            Condition("boundary", boundary, BoxBoundary(domain, dims=range(1, SPACE_DIM + 1), rule="coordinate"), n_boundary,
                       weight=n_boundary / n_edge, fixed=fixed),
         ],
         exact=exact,

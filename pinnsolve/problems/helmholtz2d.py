@@ -34,7 +34,7 @@ def make_problem(n_interior: int = 900, n_boundary: int = 200, fixed: bool = Tru
         "helmholtz2d",
         [
             Condition("interior", pde, square, n_interior, fixed=fixed),
-            Condition("boundary", boundary, BoxBoundary(square), n_boundary, fixed=fixed),
+            Condition("boundary", boundary, BoxBoundary(square, rule="coordinate"), n_boundary, fixed=fixed),
         ],
         exact=exact,
     )

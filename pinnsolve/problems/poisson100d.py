@@ -31,7 +31,7 @@ def make_problem(n_interior: int = 100, n_boundary: int = 50, fixed: bool = Fals
         "poisson100d",
         [
             Condition("interior", interior, cube, n_interior, fixed=fixed),
-            Condition("boundary", boundary, BoxBoundary(cube), n_boundary, fixed=fixed),
+            Condition("boundary", boundary, BoxBoundary(cube, rule="coordinate"), n_boundary, fixed=fixed),
         ],
         exact=exact,
     )

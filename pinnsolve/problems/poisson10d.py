@@ -30,7 +30,7 @@ def make_problem(n_interior: int = 3000, n_boundary: int = 500, fixed: bool = Fa
         "poisson10d",
         [
             Condition("interior", interior, cube, n_interior, fixed=fixed),
-            Condition("boundary", boundary, BoxBoundary(cube), n_boundary, fixed=fixed),
+            Condition("boundary", boundary, BoxBoundary(cube, rule="coordinate"), n_boundary, fixed=fixed),
         ],
         exact=exact,
     )

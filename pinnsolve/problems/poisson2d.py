@@ -31,7 +31,7 @@ def make_problem(n_interior: int = 900, n_boundary: int = 120, fixed: bool = Tru
         "poisson2d",
         [
             Condition("interior", interior, square, n_interior, fixed=fixed),
-            Condition("boundary", boundary, BoxBoundary(square), n_boundary, fixed=fixed),
+            Condition("boundary", boundary, BoxBoundary(square, rule="coordinate"), n_boundary, fixed=fixed),
         ],
         exact=exact,
         input_names=["x", "y"],

@@ -31,7 +31,7 @@ def make_problem(dim: int = 5, n_interior: int = 3000, n_boundary: int = 500, fi
         f"poisson{dim}d",
         [
             Condition("interior", interior, cube, n_interior, fixed=fixed),
-            Condition("boundary", boundary, BoxBoundary(cube), n_boundary, fixed=fixed),
+            Condition("boundary", boundary, BoxBoundary(cube, rule="coordinate"), n_boundary, fixed=fixed),
         ],
         exact=exact,
     )
