@@ -1,4 +1,4 @@
-"""Sven against Adam on the Sven paper's 1-D regression task (SPEC §4, reg1d), standalone.
+"""Sven against Adam on the Sven paper's 1-D regression task (Bright-Thonney et al. 2026; reg1d), standalone.
 
     f(x) = exp(−10x²)·sin(2x),  x ~ U[−1, 1],  targets standardised,
     GELU MLP 1-16-16-16-1 (593 parameters), batch 32, float64.

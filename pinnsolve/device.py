@@ -38,7 +38,7 @@ def resolve_dtype(name: str) -> torch.dtype:
 
 
 def strict_float_math() -> None:
-    """Turn TF32 off: natural-gradient steps need true float32/float64 products (SPEC §1)."""
+    """Turn TF32 off: natural-gradient steps need true float32/float64 products."""
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
 

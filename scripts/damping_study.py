@@ -2,7 +2,7 @@
 
 For each problem and method: the config's default (``optimizer.damping=auto``: λ relative to tr K/N,
 adapted from the line search's step, pinnsolve/optim/damping.py), fixed λ ∈ {1e-12, 1e-11, …, 1e-2}
-and the papers' tuned λ where SPEC §5 gives one, each for ``--steps`` steps from the same seeds. The
+and the papers' tuned λ where the paper (Guzmán-Cordero et al. 2025) gives one, each for ``--steps`` steps from the same seeds. The
 table (problem × {default, best swept λ, papers' λ}) compares medians over the seeds:
 
     python scripts/damping_study.py --quick                         # CPU sizes, about 3 hours on 2 cores

@@ -1,8 +1,8 @@
 """Woodbury paper Fig. 3: L2 error (RMS) against training time on poisson5d, poisson100d, heat4d and
 logfp9d for ENGD-W with a fixed step, SPRING with a fixed step and ENGD-W with a line search; the
-papers' KFAC result (SPEC §5) is the dashed line.
+papers' KFAC result (Dangel et al. 2024) is the dashed line.
 
-Hyper-parameters: the papers' best (configs/experiment/) where SPEC §5 gives them. Where it does not
+Hyper-parameters: the papers' best (configs/experiment/) where the papers give them. Where it does not
 (ENGD-W fixed/LS on poisson100d and logfp9d, ENGD-W fixed on heat4d) we reuse the problem's SPRING
 damping and take η = 0.05 — our choice, not tuned (listed in NOT_FROM_PAPER).
 
@@ -26,7 +26,7 @@ CONFIGS = {
                "ENGD-W LS": ["+experiment=heat4d_engd_w_ls"]},
     "logfp9d": {"ENGD-W fixed": ENGD_W(8.38e-3, False), "SPRING fixed": ["+experiment=logfp9d_spring_fixed"],
                 "ENGD-W LS": ENGD_W(8.38e-3, True)},
-    # not in the paper's Fig. 3; --problems poisson10d gives its SPEC §5 runs (SPRING and ENGD-W with line search)
+    # not in the paper's Fig. 3; --problems poisson10d gives the paper's runs (SPRING and ENGD-W with line search)
     "poisson10d": {"ENGD-W LS": ["+experiment=poisson10d_engd_w_ls"], "SPRING LS": ["+experiment=poisson10d_spring_ls"]},
 }
 NOT_FROM_PAPER = {(p, m) for p, runs in CONFIGS.items() for m, o in runs.items() if not o[0].startswith("+experiment")}

@@ -1,4 +1,4 @@
-"""Accuracy on poisson2d (SPEC §4: 2-64-1, 900/120 fixed points, float64) within 200 steps.
+"""Accuracy on poisson2d (Müller & Zeinhofer 2023: 2-64-1, 900/120 fixed points, float64) within 200 steps.
 
 Typical: l2_rms 2e-7 – 1e-6. The training trajectory amplifies rounding (the thread count alone
 moves the result by up to 5×; another CPU reached 5e-6 in 300 steps), so the bound is 2e-5: far

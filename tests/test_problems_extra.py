@@ -1,4 +1,4 @@
-"""The problems of issue 4: sizes from SPEC §4, ‖u⋆‖_RMS, boundary splits and the regression data.
+"""The problems of issue 4: sizes from the papers, ‖u⋆‖_RMS, boundary splits and the regression data.
 
 (The zero residual of every exact solution is checked for all modules by tests/test_problems.py.)
 """
@@ -24,7 +24,7 @@ def load(name, **kwargs):
 
 # ---- PDE problems ------------------------------------------------------------------------------
 
-PDE_SIZES = {  # name: (d, hidden, parameters, points per step) from SPEC §4
+PDE_SIZES = {  # name: (d, hidden, parameters, points per step) from the papers
     "poisson10d": (10, [256, 256, 128, 128], 118145, 3500),
     "poisson100d": (100, [768, 768, 512, 512], 1325057, 150),
     "heat1d": (2, [64], 257, 1020),
@@ -209,7 +209,7 @@ def test_mnist_without_data_says_how_to_provide_it(monkeypatch, tmp_path):
         load("mnist", path=str(tmp_path))
 
 
-# ---- experiment configs (the papers' best hyper-parameters, SPEC §5) ------------------------------
+# ---- experiment configs (the papers' best hyper-parameters, the papers) ------------------------------
 
 EXPERIMENTS = sorted(p.stem for p in (Path(__file__).parents[1] / "configs" / "experiment").glob("*.yaml"))
 

@@ -11,7 +11,7 @@ An optimizer with ``requires_jacobian = True`` calls ``step(closure)`` with an o
 Two implementations:
 
 :class:`EngineClosure` (the trainer's): rows are the **scaled residuals** of a problem,
-``objective(r) = ½‖r‖²``. This is what ENGD, ENGD-W, SPRING and Nyström are defined on (SPEC §1).
+``objective(r) = ½‖r‖²``. This is what ENGD, ENGD-W, SPRING and Nyström are defined on (Guzmán-Cordero et al. 2025).
 
 :class:`PerSampleClosure` (standalone, any ``nn.Module``): a user function of
 ``(predictions [B, …], targets [B, …]) -> [B]`` gives one row per sample, computed with

@@ -6,7 +6,7 @@ r"""SPRING: ENGD-Woodbury with momentum (Goldshlager, Abrahamsen, Lin 2024; Guzm
 
 the applied step is the bias-corrected ``d_k = φ_k / √(1 − μ^{2k})`` (``k = 1, 2, …``; the stored
 ``φ_k`` is not corrected). With a fixed ``η`` the step size is norm-capped:
-``η_k = min(η, √C/‖φ_k‖)`` (SPEC §2, measured on ``φ_k``), ``C = norm_constraint``.
+``η_k = min(η, √C/‖φ_k‖)`` (Guzmán-Cordero et al. 2025; measured on ``φ_k``), ``C = norm_constraint``.
 ``μ = 0`` is exactly ENGD-W. It is :class:`~pinnsolve.optim.natural_gradient.NaturalGradient` with momentum.
 """
 

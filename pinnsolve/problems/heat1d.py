@@ -2,7 +2,7 @@
 ``u(0, x) = sin πx``, ``u(t, 0) = u(t, 1) = 0``.
 
 Exact solution ``u⋆ = exp(−π²t/4) sin πx``. Inputs are ``(t, x)``, time first. Network 2-64-1
-(257 parameters); 900 interior points and 120 boundary points, drawn once and kept (SPEC §4).
+(257 parameters); 900 interior points and 120 boundary points, drawn once and kept (Müller & Zeinhofer 2023).
 
 The 120 boundary points are split into two conditions, ``initial`` (``n_initial = 60`` on
 ``t = 0``) and ``boundary`` (``n_boundary = 60`` on ``x ∈ {0, 1}``). Each block gets the weight

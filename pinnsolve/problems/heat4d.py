@@ -5,7 +5,7 @@ Exact solution ``u⋆ = exp(−t) Σ_i sin 2x_i`` (``u⋆_t = −u⋆``, ``Δ_x 
 ``‖u⋆‖_RMS ≈ 1.905``). Inputs are ``(t, x_1, …, x_4)``, time first. Network 5-256-256-128-128-1
 (116 865 parameters); 3000 interior points and a boundary batch of 500, resampled every step.
 
-"Half the boundary batch at ``t = 0``, half on the spatial boundary" (SPEC §4) is implemented as
+"Half the boundary batch at ``t = 0``, half on the spatial boundary" (Guzmán-Cordero et al. 2025) is implemented as
 two conditions of ``n_initial = 250`` and ``n_boundary = 250`` points. Each gets the weight
 ``N_c / (n_initial + n_boundary)`` (½ by default), so every boundary point enters the loss with the
 weight ``1/(2·500)``, exactly as one boundary batch of ``N_∂ = 500`` points in the papers' loss

@@ -11,7 +11,7 @@ Gradient and Laplacian are over the spatial coordinates only; time is the first 
 
 Exact solution ``q⋆ = log 𝒩(x; 0, s(t) I) = −(d/2) log(2π s) − ‖x‖²/(2s)`` with
 ``s(t) = 2 − e^{−t}`` (the OU covariance ``s' = 2 − s``, ``s(0) = 1``); ``‖q⋆‖_RMS ≈ 38.6`` on the
-domain. The PDE and exact solution of SPEC §4 agree (checked symbolically and by the zero-residual
+domain. The PDE and exact solution of Guzmán-Cordero et al. 2025 agree (checked symbolically and by the zero-residual
 test). Network 10-256-256-128-128-1 (118 145 parameters), 3000 interior and 1000 initial points
 resampled every step.
 """

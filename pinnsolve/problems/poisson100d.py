@@ -3,7 +3,7 @@
 Exact solution ``u⋆ = ‖x‖² / 33.47`` (``Δu⋆ = 2d/33.47``; the factor 33.47 makes
 ``‖u⋆‖_RMS ≈ 1`` on the unit cube for ``d = 100``: ``E[‖x‖⁴] = (d/3)² + 4d/45``).
 Network 100-768-768-512-512-1 (1 325 057 parameters), 100 interior and 50 boundary points
-resampled every step (``N = 150``, SPEC §4/§5).
+resampled every step (``N = 150``, Guzmán-Cordero et al. 2025).
 """
 
 

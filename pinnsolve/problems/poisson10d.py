@@ -3,7 +3,7 @@
 Exact solution ``u⋆ = (Σ_{k=1}^{5} x_{2k−1} x_{2k}) / 1.34`` (harmonic; the factor 1.34 makes
 ``‖u⋆‖_RMS ≈ 1`` on the unit cube: ``E[(Σ x_{2k−1}x_{2k})²] = 260/144``, ``√ = 1.344``).
 Network 10-256-256-128-128-1 (118 145 parameters), 3000 interior and 500 boundary points resampled
-every step (SPEC §4).
+every step (Guzmán-Cordero et al. 2025).
 """
 
 

@@ -1,7 +1,7 @@
 """2-d Poisson (Müller & Zeinhofer 2023): ``−Δu = 2π² sin πx sin πy`` on ``[0,1]²``, ``u = 0`` on ``∂``.
 
 Exact solution ``u⋆ = sin πx sin πy``. Network 2-64-1 (257 parameters), 900 interior and 120
-boundary points drawn once and kept (SPEC §4).
+boundary points drawn once and kept (Müller & Zeinhofer 2023).
 """
 
 import math

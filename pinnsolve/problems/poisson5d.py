@@ -1,7 +1,7 @@
 """5-d Poisson (Guzmán-Cordero et al. 2025): ``−Δu = π² Σ cos πx_i`` on ``[0,1]⁵``, ``u = u⋆`` on ``∂``.
 
 Exact solution ``u⋆ = Σ_i cos πx_i`` (``‖u⋆‖_RMS ≈ 1.581``). Network 5-64-64-48-48-1 (10 065
-parameters), 3000 interior and 500 boundary points resampled every step (SPEC §4).
+parameters), 3000 interior and 500 boundary points resampled every step (Guzmán-Cordero et al. 2025).
 """
 
 import math

@@ -12,7 +12,7 @@ Inputs ``x ~ N(0, I₆)``; targets ``y = p(x)``, a random polynomial drawn once 
 Coefficients ``c ~ N(0, 1)`` i.i.d. :func:`build_polynomial` returns the exponents and
 coefficients, and the problem keeps them as ``problem.polynomial`` (``describe()`` prints it).
 Sizes: ``n_train = 10 000`` training and ``n_val = 10 000`` validation samples (the same sizes as
-reg1d; SPEC does not state them). Targets are standardised by the training mean and (population)
+reg1d; the paper does not state them). Targets are standardised by the training mean and (population)
 standard deviation unless ``standardize=False``. Network 6-16-16-16-1 with GELU (673 parameters),
 minibatches of ``batch_size = 32``. Metrics: ``train_loss``/``val_loss`` = MSE over the full sets
 (:mod:`pinnsolve.regression`).
