@@ -9,9 +9,12 @@ on the result's boundary:
     ∂(A ∩ B) = (∂A ∩ \bar B) ∪ (∂B ∩ \bar A),\quad
     ∂(A \setminus B) = (∂A \setminus B^\circ) ∪ (∂B ∩ A^\circ),
 
-with the normals of ``∂B`` reversed on a difference. Kept candidates are independent and uniform
-in boundary measure on the result; the result's boundary measure is estimated once from the
-acceptance rates (a fixed-seed Monte Carlo estimate, used only to weigh nested operands).
+with the normals of ``∂B`` reversed on a difference. A candidate ``x`` with (oriented) normal ``n`` is
+kept when ``x − εn`` lies in the result and ``x + εn`` does not, so pieces where the operands'
+boundaries overlap are decided by the result itself; candidates from ``∂B`` that lie on ``∂A`` are
+dropped, so a shared piece is drawn once (from ``A``). Kept candidates are independent and uniform in
+boundary measure on the result; the result's boundary measure is estimated once from the acceptance
+rates (a fixed-seed Monte Carlo estimate, used only to weigh nested operands).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from .polygon import MAX_ROUNDS, rejection_sample
 from .shapes import Shape
 
 EDGE = 1e-9  # how far inside (or outside) an operand a point must be to count as strictly in it
+STEP = 1e-6  # the probe step ε beside a boundary candidate, relative to the bounding box's size
 ESTIMATE_POINTS = 4096
 
 
@@ -30,6 +34,7 @@ class _Combination(Shape):
     """A binary CSG node; subclasses say which boundary pieces are kept (``_keep``)."""
 
     symbol = "?"
+    b_sign = 1.0  # orientation of ∂B's normals on the result's boundary
 
     def __init__(self, a: Shape, b: Shape):
         if not (isinstance(a, Shape) and isinstance(b, Shape)):
@@ -39,6 +44,7 @@ class _Combination(Shape):
         self.a, self.b, self.dim, self.sampling = a, b, a.dim, a.sampling
         self._measure: float | None = None
         low, high = self.bounds()
+        self._step = STEP * float((high - low).max())
         if not bool((high > low).all()):
             raise ValueError(f"{self!r} is empty: the operands' bounding boxes do not overlap")
         probe = torch.Generator().manual_seed(0)
@@ -50,9 +56,14 @@ class _Combination(Shape):
     def __repr__(self) -> str:
         return f"({self.a!r} {self.symbol} {self.b!r})"
 
-    def _keep(self, x: Tensor, from_a: bool) -> tuple[Tensor, float]:
-        """Which candidates from operand ``a`` (or ``b``) lie on the result's boundary, and the normal's sign."""
-        raise NotImplementedError
+    def _keep(self, x: Tensor, normal: Tensor, from_a: bool) -> tuple[Tensor, float]:
+        """Which boundary candidates of operand ``a`` (or ``b``) lie on the result's boundary, and the normal's sign."""
+        sign = 1.0 if from_a else self.b_sign
+        step = sign * self._step * normal
+        keep = self.contains(x - step, tolerance=0.0) & ~self.contains(x + step, tolerance=0.0)
+        if not from_a:  # a piece shared with ∂A is drawn from A only
+            keep &= ~(self.a.contains(x, EDGE) & ~self.a.contains(x, -EDGE))
+        return keep, sign
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
         return rejection_sample(self, n, generator)
@@ -62,8 +73,8 @@ class _Combination(Shape):
             probe = torch.Generator().manual_seed(1)
             total = 0.0
             for operand, from_a in ((self.a, True), (self.b, False)):
-                x, _ = operand.sample_boundary(ESTIMATE_POINTS, probe)
-                total += operand.boundary_measure() * float(self._keep(x, from_a)[0].double().mean())
+                x, normal = operand.sample_boundary(ESTIMATE_POINTS, probe)
+                total += operand.boundary_measure() * float(self._keep(x, normal, from_a)[0].double().mean())
             self._measure = total
         return self._measure
 
@@ -76,7 +87,7 @@ class _Combination(Shape):
             xs, ns = [], []
             for operand, m, is_a in ((self.a, from_a, True), (self.b, batch - from_a, False)):
                 x, normal = operand.sample_boundary(m, generator)
-                keep, sign = self._keep(x, is_a)
+                keep, sign = self._keep(x, normal, is_a)
                 xs.append(x[keep])
                 ns.append(sign * normal[keep])
             order = torch.randperm(sum(len(x) for x in xs), generator=generator, device=device)
@@ -101,10 +112,6 @@ class Union(_Combination):
     def contains(self, x: Tensor, tolerance: float = 1e-12) -> Tensor:
         return self.a.contains(x, tolerance) | self.b.contains(x, tolerance)
 
-    def _keep(self, x: Tensor, from_a: bool) -> tuple[Tensor, float]:
-        other = self.b if from_a else self.a
-        return ~other.contains(x, EDGE), 1.0
-
 
 class Intersection(_Combination):
     """``A ∩ B``."""
@@ -118,15 +125,12 @@ class Intersection(_Combination):
     def contains(self, x: Tensor, tolerance: float = 1e-12) -> Tensor:
         return self.a.contains(x, tolerance) & self.b.contains(x, tolerance)
 
-    def _keep(self, x: Tensor, from_a: bool) -> tuple[Tensor, float]:
-        other = self.b if from_a else self.a
-        return other.contains(x, EDGE), 1.0
-
 
 class Difference(_Combination):
     """``A \\ B``; the part of ``∂B`` inside ``A`` is boundary with its normal reversed."""
 
     symbol = "-"
+    b_sign = -1.0
 
     def bounds(self) -> tuple[Tensor, Tensor]:
         return self.a.bounds()
@@ -134,7 +138,3 @@ class Difference(_Combination):
     def contains(self, x: Tensor, tolerance: float = 1e-12) -> Tensor:
         return self.a.contains(x, tolerance) & ~self.b.contains(x, -tolerance if tolerance else -EDGE)
 
-    def _keep(self, x: Tensor, from_a: bool) -> tuple[Tensor, float]:
-        if from_a:
-            return ~self.b.contains(x, -EDGE), 1.0
-        return self.a.contains(x, -EDGE), -1.0

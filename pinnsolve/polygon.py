@@ -32,7 +32,7 @@ def rejection_sample(shape: Shape, n: int, generator: torch.Generator) -> Tensor
 def _segment_distance(x: Tensor, a: Tensor, b: Tensor) -> Tensor:
     """Distance ``[n, k]`` of points ``x: [n, 2]`` to segments ``a → b: [k, 2]``."""
     ab = b - a
-    t = (((x[:, None] - a) * ab).sum(-1) / (ab * ab).sum(-1)).clamp(0, 1)
+    t = (((x[:, None] - a) * ab).sum(-1) / (ab * ab).sum(-1).clamp_min(1e-300)).clamp(0, 1)
     return (x[:, None] - (a + t[..., None] * ab)).norm(dim=-1)
 
 
@@ -40,14 +40,18 @@ class Polygon(Shape):
     """A simple polygon (no self-intersections) with the given vertices, in either orientation.
 
     Args:
-        vertices: ``[k, 2]``, ``k ≥ 3``, in order around the polygon (the last joins the first).
+        vertices: ``[k, 2]``, ``k ≥ 3``, in order around the polygon (the last joins the first; a
+            closed ring that repeats the first vertex at the end is accepted, as are repeated vertices).
         sampling: how interior candidates are drawn (``uniform``, ``sobol``, ``halton``, ``lhs``).
     """
 
     def __init__(self, vertices: Sequence[Sequence[float]], sampling: str = "uniform"):
         v = torch.as_tensor(vertices, dtype=torch.float64)
-        if v.ndim != 2 or v.shape[1] != 2 or v.shape[0] < 3:
+        if v.ndim != 2 or v.shape[1] != 2:
             raise ValueError(f"Polygon needs vertices of shape [k >= 3, 2], got {tuple(v.shape)}")
+        v = v[(v - v.roll(-1, 0)).abs().amax(dim=1) > 0]  # drop repeats (zero-length edges), e.g. a closed ring
+        if v.shape[0] < 3:
+            raise ValueError(f"Polygon needs at least 3 distinct vertices, got {v.shape[0]}")
         nxt = v.roll(-1, 0)
         signed_area = 0.5 * float((v[:, 0] * nxt[:, 1] - nxt[:, 0] * v[:, 1]).sum())
         if abs(signed_area) < 1e-14:

@@ -121,16 +121,18 @@ class Trainer:
         torch.set_num_threads(self.threads)
         strict_float_math()
         self.problem, self.run_dir, self.config, self.seed = problem, Path(run_dir), config, seed
+        if sampling is not None:  # the setting is this run's: the caller's problem object keeps its own
+            problem = self.problem = copy.deepcopy(problem)
+        try:
+            untouched = apply_sampling(problem, sampling)
+        except ValueError as exc:
+            raise ConfigError(f"trainer.sampling={sampling}: {exc}") from exc
         if problem.output_transform is not None and not isinstance(model, OutputTransform):
             model = OutputTransform(model, problem.output_transform)
         self.model = coefficients.attach(model, problem.parameters).to(self.device, self.dtype)
         self.optimizer = build_optimizer(optimizer, self.model, (config or {}).get("optimizer"))
         self.engine = ResidualEngine(problem, self.model, jacobian=jacobian, chunk_size=chunk_size)
         self.engine.group = torch.distributed.group.WORLD if self.distributed else None
-        try:
-            untouched = apply_sampling(problem, sampling)
-        except ValueError as exc:
-            raise ConfigError(f"trainer.sampling={sampling}: {exc}") from exc
         self.sampler = BatchSampler(problem, seed, self.device, self.dtype, resample=resample)
         self.metric = (ErrorMetric(problem.exact, self.sampler.eval_points, output_names=problem.output_names)
                        if problem.exact is not None else None)

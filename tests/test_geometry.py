@@ -66,6 +66,30 @@ def test_csg_boundaries_are_spread_by_measure(gen):
     assert not bool(((interior[:, 0] > 1) & (interior[:, 1] > 1)).any()), "the L's missing corner stays empty"
 
 
+@pytest.mark.parametrize("shape,measure,piece,piece_length", [
+    (Box([0, 0], [2, 2]) - Box([1, 1], [2, 2]), 8.0, lambda x: (x[:, 0] == 2) & (x[:, 1] < 1), 1.0),  # an L
+    (Box([0, 0], [1, 1]) | Box([0.5, 0], [2, 1]), 6.0, lambda x: (x[:, 1] == 0) & (x[:, 0] > 0.5) & (x[:, 0] < 1), 0.5),
+    (Box([0, 0], [1, 1]) & Box([0.5, 0], [2, 1]), 3.0, lambda x: x[:, 1] == 0, 0.5),
+    (Box([0, 0], [1, 1]) - Box([1, 0], [2, 1]), 4.0, lambda x: x[:, 0] == 1, 1.0),
+])
+def test_operands_sharing_boundary_pieces_give_the_results_boundary_once(shape, measure, piece, piece_length, gen):
+    """Overlapping edges are kept or dropped by the result, and drawn once: uniform density on the boundary."""
+    x, n = shape.sample_boundary(20000, gen)
+    assert shape.boundary_measure() == pytest.approx(measure, rel=0.03)
+    assert abs(float(piece(x).double().mean()) - piece_length / measure) < 0.012
+    assert bool(shape.contains(x - 1e-4 * n, tolerance=0.0).all()) and not bool(shape.contains(x + 1e-4 * n, tolerance=0.0).any())
+
+
+def test_a_polygon_given_as_a_closed_ring_is_the_same_polygon(gen):
+    ring = Polygon([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]])
+    x, n = ring.sample_boundary(100, gen)
+    assert ring.boundary_measure() == 4.0 and bool(torch.isfinite(n).all())
+    centre = torch.tensor([[0.5, 0.5]], dtype=torch.float64)
+    assert bool(ring.contains(centre, tolerance=-1e-9)) and not bool((Box([-1, -1], [2, 2]) - ring).contains(centre))
+    with pytest.raises(ValueError, match="at least 3 distinct vertices"):
+        Polygon([[0, 0], [1, 0], [0, 0]])
+
+
 def test_an_empty_combination_is_refused():
     with pytest.raises(ValueError, match="is empty"):
         Box(0.0, 1.0, dim=2) & Box(2.0, 3.0, dim=2)
@@ -174,5 +198,24 @@ def test_trainer_sampling_reaches_every_shape_and_names_what_it_cannot_reach(tmp
     assert cylinder.space.a.sampling == cylinder.space.b.sampling == "sobol"
     _, summary = solve(problem, optimizer="adam", hidden=[4], run_dir=tmp_path / "run",
                        overrides=["trainer.max_steps=2", "trainer.sampling=halton", "trainer.progress=false"])
-    assert cylinder.space.a.sampling == "halton"
+    assert cylinder.space.a.sampling == "sobol"  # the run worked on its own copy
     assert any("trainer.sampling=halton does not reach the conditions ['data']" in n for n in summary["notices"])
+
+
+def test_trainer_sampling_leaves_the_callers_problem_as_it_was(tmp_path):
+    from pinnsolve import solve
+
+    square = Box(0.0, 1.0, dim=2)
+    problem = Problem("p", [Condition("pde", lambda u, x: u.laplacian(), square, 16)])
+    solve(problem, optimizer="adam", hidden=[4], run_dir=tmp_path / "a",
+          overrides=["trainer.max_steps=1", "trainer.sampling=sobol", "trainer.progress=false"])
+    assert square.sampling == "uniform"
+
+
+def test_space_time_over_a_box_is_one_low_discrepancy_set(gen):
+    from scipy.stats import qmc
+
+    x = SpaceTime(Box(0.0, 1.0, dim=2), 0.0, 1.0, sampling="sobol").sample(1024, gen)
+    counts = torch.histc(x[:, 0], bins=16, min=0, max=1)
+    assert bool((counts == 64).all()), counts  # time is stratified like every other coordinate
+    assert qmc.discrepancy(x.numpy()) < 0.5 * qmc.discrepancy(SpaceTime(Box(0.0, 1.0, dim=2)).sample(1024, gen).numpy())
