@@ -86,6 +86,8 @@ def table(df: pd.DataFrame) -> pd.DataFrame:
     for (problem, method), g in df.groupby(["problem", "method"], sort=False):
         med = {value: statistics.median(v["final_l2_rel"]) for value, v in g.groupby("damping")}
         swept = {v: m for v, m in med.items() if v in SWEEP}
+        if not swept or "auto" not in med:  # unfinished: nothing to compare yet
+            continue
         best = min(swept, key=swept.get)
         paper = PAPER_LAMBDA.get((problem, method))
         lines.append({"problem": problem, "method": method, "seeds": g["seed"].nunique(), "steps": int(g["steps"].max()),
@@ -123,7 +125,7 @@ def main(argv=None):
     curves = curves.groupby(["problem", "method", "lam"], as_index=False)["final_l2_rel"].median()
     curves["label"] = curves["method"]
     panels = [Panel("lam", "final_l2_rel", problem, where={"problem": problem},
-                    hlines={f"default ({m})": float(result[(result.problem == problem) & (result.method == m)]["default_l2_rel"].iloc[0])
+                    hlines={f"default ({m})": (float(result[(result.problem == problem) & (result.method == m)]["default_l2_rel"].iloc[0]), m)
                             for m in result[result.problem == problem]["method"]}, marker="o-", xlabel="fixed damping λ")
               for problem in result["problem"].unique()]
     curves["device"] = "cpu"

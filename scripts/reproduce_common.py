@@ -236,7 +236,8 @@ def write_csv(df: pd.DataFrame, args, name: str) -> Path:
 @dataclass
 class Panel:
     """One axes: rows of the table matching ``where`` (column → value), ``y`` against ``x``, one line
-    per ``hue`` value; ``hlines`` = {legend text: y} drawn dashed (e.g. the papers' KFAC value)."""
+    per ``hue`` value; ``hlines`` = {legend text: y or (y, hue value)} drawn dashed (e.g. the papers' KFAC
+    value; in the hue value's colour when one is given)."""
 
     x: str
     y: str
@@ -279,8 +280,9 @@ def plot_panels(df: pd.DataFrame, panels: Sequence[Panel], args, name: str, hue:
             if len(g):
                 ax.plot(g[p.x], g[p.y], p.marker or ("o-" if len(g) < 4 else "-"), color=colors[h], label=str(h),
                         markersize=3, linewidth=1.2)
-        for text, value in p.hlines.items():
-            ax.axhline(value, color="k", linestyle="--", linewidth=1, label=text)
+        for text, value in p.hlines.items():  # y, or (y, the hue value whose colour it takes)
+            value, key = value if isinstance(value, tuple) else (value, None)
+            ax.axhline(value, color=colors.get(key, "k"), linestyle="--", linewidth=1, label=text)
         ax.set_xscale(p.xscale)
         ax.set_yscale(p.yscale)
         for axis, scale, (lo, hi) in ((ax.xaxis, p.xscale, ax.get_xlim()), (ax.yaxis, p.yscale, ax.get_ylim())):
