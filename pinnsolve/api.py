@@ -12,6 +12,8 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import shutil
 import time
 from collections.abc import Sequence
@@ -25,6 +27,8 @@ from .checkpoint import CHECKPOINT_NAME
 from .errors import ConfigError, RunDirectoryError
 from .problem import Problem
 from .run_files import atomic_write_text
+
+JOB_LOG = "pinnsolve.log"  # the name Hydra gives a command-line run's job log (hydra.job.name = pinnsolve)
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
@@ -66,7 +70,7 @@ def solve(
         ``(model, summary)``: the trained network and the run's summary dict. The run directory
         holds ``.hydra/config.yaml`` (the resolved config) like a command-line run.
     """
-    from .cli import build
+    from .cli import _report, build
 
     cfg = compose_config([f"optimizer={optimizer}", f"seed={seed}", *overrides])
     with open_dict(cfg):
@@ -80,8 +84,29 @@ def solve(
     if resume is None:
         atomic_write_text(run_dir / ".hydra" / "config.yaml", OmegaConf.to_yaml(cfg))
     trainer = build(cfg, run_dir, problem=problem)
-    summary = trainer.fit(resume=resume)
+    with _job_log(run_dir / JOB_LOG):
+        summary = trainer.fit(resume=resume)
+        _report(summary, run_dir)
     return trainer.model, summary
+
+
+@contextlib.contextmanager
+def _job_log(path: Path):
+    """Append the run's log (notices, warnings, the result) to ``path``, as a command-line run's job log."""
+    logger = logging.getLogger("pinnsolve")
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] %(message)s"))
+    handler.setLevel(logging.INFO)
+    previous = logger.level
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+        handler.close()
 
 
 def _claim(run_dir: Path, resume, overwrite: bool) -> None:

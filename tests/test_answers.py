@@ -48,6 +48,8 @@ def test_load_run_of_a_solve_run_and_bad_inputs(tmp_path):
     problem = poisson2d.make_problem(n_interior=30, n_boundary=10)
     model, _ = solve(problem, optimizer="adam", hidden=[6], run_dir=tmp_path / "api",
                      overrides=["trainer.max_steps=3", *QUIET])
+    job_log = (tmp_path / "api" / "pinnsolve.log").read_text()  # solve() keeps a job log like the CLI's
+    assert "[pinnsolve][INFO] poisson2d: finished after 3 steps" in job_log and "run directory:" in job_log
     loaded = load_run(tmp_path / "api")                    # the model rebuilds from its weights
     x = torch.rand(7, 2, dtype=torch.float64)
     with torch.no_grad():
