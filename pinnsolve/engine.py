@@ -16,7 +16,6 @@ residuals read value, gradient and Laplacians, and ``vmap(jacrev(·))`` of the p
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -26,22 +25,13 @@ from . import coefficients as coef
 from . import forward_laplacian as fl
 from .batches import Batch
 from .distributed import row_range
-from .errors import ResidualError
-from .jet import FunctionJet, RecordingJet
+from .jet import FunctionJet
+from .residual_plan import Plan, plan_condition
 from .workspace import Workspace
 from .parameters import ParameterLayout
 from .problem import Condition, Problem
 
 JACOBIAN_MODES = ("auto", "fast", "generic")
-
-
-@dataclass
-class _Plan:
-    """How one condition is evaluated: ``fast`` (with its channel layout) or ``generic``."""
-
-    path: str
-    layout: fl.ChannelLayout | None
-    n_components: int
 
 
 def point_residual(condition: Condition, fn, x: Tensor, y: Tensor | None = None, n_outputs: int = 1,
@@ -89,7 +79,7 @@ class ResidualEngine:
         self.layout = ParameterLayout.of(model)
         self.names = self.layout.names
         self.num_params = self.layout.numel
-        self._plans: dict[str, _Plan] = {}
+        self._plans: dict[str, Plan] = {}
         self._chunk: int | None = None
         self.n_outputs = 1  # the model's output width, read when the first condition is planned
         self.workspace = Workspace()
@@ -103,84 +93,14 @@ class ResidualEngine:
         return self.layout.unflatten(theta)
 
     # ---- planning ----------------------------------------------------------------------------
-    def plan(self, condition: Condition, x: Tensor, y: Tensor | None) -> _Plan:
-        """Probe the residual once on the first point to decide the path and check its output."""
-        if condition.name in self._plans:
-            return self._plans[condition.name]
-        with torch.no_grad():
-            n_out = self.model(x[:1]).shape[-1]
-        self.n_outputs = n_out
-        self._check_arguments(condition, has_targets=y is not None)
-        probe = RecordingJet(x[0], n_out)
-        values = {k: v.detach() for k, v in coef.of(self.params()).items()}
-        try:
-            out = coef.call_residual(condition.residual, probe, x[0], None if y is None else y[0], values)
-        except (coef.UndeclaredCoefficientError, IndexError) as exc:
-            if isinstance(exc, coef.UndeclaredCoefficientError) or str(exc).startswith("u["):
-                raise ResidualError(condition.name, str(exc)) from exc
-            raise self._probe_error(condition, x, exc) from exc
-        except Exception as exc:  # noqa: BLE001 - re-raised with what a residual receives
-            raise self._probe_error(condition, x, exc) from exc
-        if not isinstance(out, Tensor):
-            raise ResidualError(condition.name, f"returned {type(out).__name__}; it must return a torch.Tensor built from u and x")
-        if not probe.read:
-            raise ResidualError(
-                condition.name,
-                "does not read the network (u): it has nothing to train. Build the residual from u.value, u.grad, "
-                "u.partial(i) or u.laplacian() at the point x.",
-            )
-        if out.ndim > 1:
-            raise ResidualError(
-                condition.name,
-                f"returned shape {tuple(out.shape)} for ONE point; return a scalar (or a 1-D vector of components). "
-                "Residuals are written per point x of shape [d] and batched by the framework: do not batch inside.",
-            )
-        n_components = out.numel() if out.ndim == 1 else 1
-        reasons = []
-        if not fl.supports(self.model):
-            reasons.append("the model is not a Sequential of Linear layers and element-wise activations")
-        if probe.needs_hessian:
-            reasons.append("the residual reads mixed second derivatives or the Hessian")
-        if self.mode == "fast" and reasons:
-            raise ValueError(f"jacobian='fast' cannot serve condition '{condition.name}': {'; '.join(reasons)}. Use jacobian='auto'.")
-        if self.mode == "generic" or reasons:
-            plan = _Plan("generic", None, n_components)
-        else:
-            plan = _Plan("fast", fl.ChannelLayout(x.shape[1], probe.needs_grad, probe.laplacian_keys), n_components)
-        self._plans[condition.name] = plan
-        return plan
-
-    @staticmethod
-    def _check_arguments(condition: Condition, has_targets: bool) -> None:
-        """A residual's third argument (targets or normals) must match what its point source gives."""
-        arity = coef.positional_arity(condition.residual)
-        if arity is None:
-            return
-        (required, accepted), source = arity, type(condition.points).__name__
-        if required >= 3 and not has_targets:
-            raise ResidualError(
-                condition.name,
-                f"takes a third argument, but its source {source} gives none: for outward normals use a boundary "
-                "source with normals (shape.boundary(normals=True), Sphere(..., normals=True)); for data use "
-                "FixedPoints(points, targets). An interior source has no normals.",
-            )
-        if accepted == 2 and has_targets:
-            what = "outward normals" if getattr(condition.points, "gives_normals", False) else "targets"
-            raise ResidualError(
-                condition.name,
-                f"its source {source} gives {what} per point, so the residual is called as residual(u, x, {'n' if what != 'targets' else 'y'}); "
-                "add that third argument",
-            )
-
-    @staticmethod
-    def _probe_error(condition: Condition, x: Tensor, exc: Exception) -> ResidualError:
-        return ResidualError(
-            condition.name,
-            f"failed for one point ({type(exc).__name__}: {exc}). A residual is called for ONE point: x has shape "
-            f"[{x.shape[1]}] (write x[0] for its first coordinate, not x[:, 0]) and u is the network's jet at x "
-            "(u.value, u.grad, u.partial(i), u.laplacian()); the framework batches it. Do not index or sum over a "
-            "batch inside the residual.",
-        )
+    def plan(self, condition: Condition, x: Tensor, y: Tensor | None) -> Plan:
+        """Probe the residual once on its first point to decide the path and check its output (cached)."""
+        if condition.name not in self._plans:
+            with torch.no_grad():
+                self.n_outputs = self.model(x[:1]).shape[-1]
+            values = {k: v.detach() for k, v in coef.of(self.params()).items()}
+            self._plans[condition.name] = plan_condition(condition, self.model, self.mode, x, y, self.n_outputs, values)
+        return self._plans[condition.name]
 
     def paths(self) -> dict[str, str]:
         """Which path each planned condition uses (``fast`` or ``generic``)."""
