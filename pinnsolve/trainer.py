@@ -27,7 +27,7 @@ from .batches import BatchSampler
 from .checkpoint import CHECKPOINT_NAME, check_compatible, load_checkpoint, locate_checkpoint, optimizer_name
 from .checkpoint import rng_state, save_checkpoint, set_rng_state
 from .device import resolve_device, resolve_dtype, resolve_threads, strict_float_math
-from .engine import JACOBIAN_MODES, ResidualEngine
+from .engine import ResidualEngine
 from .errors import ConfigError, RunDirectoryError
 from .evaluation import ErrorMetric
 from .health import RunHealth
@@ -36,7 +36,7 @@ from .problem import Problem
 from .progress import ProgressDisplay
 from .run_files import MetricsLog, write_json
 from .unit_cube import apply_sampling
-from .trainer_setup import StopRequest, build_optimizer, check_loss_is_finite, parameters_without_gradient
+from .trainer_setup import StopRequest, build_optimizer, check_loss_is_finite, check_options, parameters_without_gradient
 
 log = logging.getLogger("pinnsolve")
 
@@ -99,20 +99,8 @@ class Trainer:
         config: dict | None = None,
         logger=None,
     ):
-        for name, value in [("max_steps", max_steps), ("log_every", log_every), ("checkpoint_every", checkpoint_every)]:
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"trainer.{name} must be a positive integer, got {value}")
-        if time_budget is not None and not float(time_budget) > 0:
-            raise ConfigError(f"trainer.time_budget must be a positive number of seconds or null, got {time_budget}")
-        if jacobian not in JACOBIAN_MODES:
-            raise ConfigError(f"trainer.jacobian={jacobian} is not one of {JACOBIAN_MODES}")
-        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
-            raise ConfigError(f"trainer.chunk_size={chunk_size}: give a positive number of points per chunk, or null for all")
-        if divergence_factor is not None and not float(divergence_factor) > 1:
-            raise ConfigError(f"trainer.divergence_factor={divergence_factor}: give a factor > 1, or null")
-        eval_every = int(eval_every or log_every)
-        if eval_every % log_every:
-            raise ConfigError(f"trainer.eval_every ({eval_every}) must be a multiple of trainer.log_every ({log_every})")
+        eval_every = check_options(max_steps, log_every, checkpoint_every, eval_every, time_budget, jacobian, chunk_size,
+                                   divergence_factor)
         self.device, self.dtype = dd.local_device(resolve_device(device)), resolve_dtype(dtype)
         self.distributed = dd.initialise(self.device, backend, dist_timeout)
         self.rank, self.world = dd.rank(), dd.world_size()

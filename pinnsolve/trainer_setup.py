@@ -9,6 +9,7 @@ import signal
 import torch
 from torch import nn
 
+from .engine import JACOBIAN_MODES
 from .errors import ConfigError, HyperParameterError, NonFiniteError
 
 STEP_SIZE_KEYS = ("lr", "max_lr")
@@ -92,3 +93,23 @@ class StopRequest:
     def __exit__(self, *exc):
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
+
+
+def check_options(max_steps, log_every, checkpoint_every, eval_every, time_budget, jacobian, chunk_size,
+                  divergence_factor) -> int:
+    """Refuse bad ``trainer.*`` values with one line naming the key and the fix; returns ``eval_every``."""
+    for name, value in [("max_steps", max_steps), ("log_every", log_every), ("checkpoint_every", checkpoint_every)]:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"trainer.{name} must be a positive integer, got {value}")
+    if time_budget is not None and not float(time_budget) > 0:
+        raise ConfigError(f"trainer.time_budget must be a positive number of seconds or null, got {time_budget}")
+    if jacobian not in JACOBIAN_MODES:
+        raise ConfigError(f"trainer.jacobian={jacobian} is not one of {JACOBIAN_MODES}")
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ConfigError(f"trainer.chunk_size={chunk_size}: give a positive number of points per chunk, or null for all")
+    if divergence_factor is not None and not float(divergence_factor) > 1:
+        raise ConfigError(f"trainer.divergence_factor={divergence_factor}: give a factor > 1, or null")
+    eval_every = int(eval_every or log_every)
+    if eval_every % log_every:
+        raise ConfigError(f"trainer.eval_every ({eval_every}) must be a multiple of trainer.log_every ({log_every})")
+    return eval_every
