@@ -17,6 +17,7 @@ copy ``c_n`` of the coefficient, and one backward pass of ``Î£_n r_n`` gives ``â
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import torch
@@ -44,11 +45,22 @@ class Coefficients(dict):
 
 
 def takes_params(residual) -> bool:
-    """Whether ``residual`` has a parameter named ``params`` (it then receives the coefficients)."""
+    """Whether ``residual`` has a parameter named ``params`` (it then receives the coefficients); read once
+    per residual function (this runs at every residual call)."""
+    try:
+        return _takes_params(residual)
+    except TypeError:  # an unhashable callable object: read its signature each time
+        return _signature_has_params(residual)
+
+
+def _signature_has_params(residual) -> bool:
     try:
         return "params" in inspect.signature(residual).parameters
     except (TypeError, ValueError):  # builtins and some callables have no signature
         return False
+
+
+_takes_params = functools.lru_cache(maxsize=1024)(_signature_has_params)
 
 
 def positional_arity(residual) -> tuple[int, int] | None:

@@ -44,9 +44,10 @@ def function_residuals(problem: Problem, fn, batch: Batch) -> dict[str, Tensor]:
     """Unscaled residuals of every condition for a per-point function ``fn`` (e.g. the exact solution), with
     the problem's coefficients at their declared values."""
     out, m = {}, problem.n_outputs
+    reference = next(iter(batch.values())).x
+    values = {k: torch.as_tensor(v, dtype=reference.dtype, device=reference.device) for k, v in problem.parameters.items()}
     for c in problem.conditions:
         x, y = batch[c.name]
-        values = {k: torch.as_tensor(v, dtype=x.dtype, device=x.device) for k, v in problem.parameters.items()}
         if y is None:
             out[c.name] = vmap(lambda xi: point_residual(c, fn, xi, None, m, values))(x)
         else:

@@ -90,3 +90,14 @@ class OutputTransform(nn.Module):
         if out.shape[-1] == 1:
             return torch.vmap(lambda xi, ni: self.transform(xi, ni[0]).reshape(1))(x, out)
         return torch.vmap(self.transform)(x, out)
+
+
+def for_problem(net: nn.Module, problem) -> nn.Module:
+    """The model ``problem`` trains: ``net`` in the problem's :class:`OutputTransform` (if it has one), with
+    its trainable coefficients attached (:func:`pinnsolve.coefficients.attach`)."""
+    from . import coefficients
+
+    model = net
+    if problem.output_transform is not None and not isinstance(net, OutputTransform):
+        model = OutputTransform(net, problem.output_transform)
+    return coefficients.attach(model, problem.parameters)

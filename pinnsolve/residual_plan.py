@@ -86,7 +86,7 @@ def check_arguments(condition: Condition, has_targets: bool) -> None:
             "FixedPoints(points, targets). An interior source has no normals.",
         )
     if accepted == 2 and has_targets:
-        what, name = ("outward normals", "n") if getattr(condition.points, "gives_normals", False) else ("targets", "y")
+        what, name = ("outward normals", "n") if condition.points.gives_normals else ("targets", "y")
         raise ResidualError(
             condition.name,
             f"its source {source} gives {what} per point, so the residual is called as residual(u, x, {name}); "

@@ -26,7 +26,7 @@ from . import coefficients
 from .checkpoint import load_checkpoint, locate_checkpoint
 from .device import resolve_device, resolve_dtype
 from .errors import ConfigError
-from .models import OutputTransform
+from .models import OutputTransform, for_problem
 from .problem import Problem
 from .run_config import FROM_FILE_TARGET, saved_config
 
@@ -131,12 +131,12 @@ def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = No
     model = instantiate(model_cfg)(in_features=in_features, out_features=out_features, dtype=dtype)
     if problem is None and "_target_" in config["problem"] and config["problem"]["_target_"] != FROM_FILE_TARGET:
         problem = instantiate(OmegaConf.create(config["problem"]))
-    if any(k.startswith("net.") for k in state["model"]):  # trained through an output transform
-        if problem is None or problem.output_transform is None:
-            raise ConfigError(f"{checkpoint} was trained with an output transform u = transform(x, N(x)); pass the "
-                              "problem that defines it: load_run(path, problem=my_problem)")
-        model = OutputTransform(model, problem.output_transform)
-    coefficients.attach_from_state(model, state["model"])
+    if problem is not None:
+        model = for_problem(model, problem)
+    if any(k.startswith("net.") for k in state["model"]) and not isinstance(model, OutputTransform):
+        raise ConfigError(f"{checkpoint} was trained with an output transform u = transform(x, N(x)); pass the "
+                          "problem that defines it: load_run(path, problem=my_problem)")
+    coefficients.attach_from_state(model, state["model"])  # also without the problem
     model.load_state_dict(state["model"])
     model.to(resolve_device(device)).eval()
     return LoadedRun(checkpoint.parent, config, model, problem, int(state["step"]))

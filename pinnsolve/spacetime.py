@@ -28,6 +28,8 @@ class SpaceTime(PointSource):
             ``trainer.sampling`` for both).
     """
 
+    sampling = "uniform"  # a class attribute, so trainer.sampling (unit_cube.apply_sampling) finds it
+
     def __init__(self, space: PointSource, t_min: float = 0.0, t_max: float = 1.0, sampling: str = "uniform"):
         if not t_max >= t_min:
             raise ValueError(f"SpaceTime needs t_min <= t_max, got {t_min} and {t_max}")

@@ -31,7 +31,7 @@ from .engine import ResidualEngine
 from .errors import ConfigError, RunDirectoryError
 from .evaluation import ErrorMetric
 from .health import RunHealth
-from .models import OutputTransform
+from .models import for_problem
 from .problem import Problem
 from .progress import ProgressDisplay
 from .run_files import MetricsLog, write_json
@@ -115,9 +115,7 @@ class Trainer:
             untouched = apply_sampling(problem, sampling)
         except ValueError as exc:
             raise ConfigError(f"trainer.sampling={sampling}: {exc}") from exc
-        if problem.output_transform is not None and not isinstance(model, OutputTransform):
-            model = OutputTransform(model, problem.output_transform)
-        self.model = coefficients.attach(model, problem.parameters).to(self.device, self.dtype)
+        self.model = for_problem(model, problem).to(self.device, self.dtype)
         self.optimizer = build_optimizer(optimizer, self.model, (config or {}).get("optimizer"))
         self.engine = ResidualEngine(problem, self.model, jacobian=jacobian, chunk_size=chunk_size)
         self.engine.group = torch.distributed.group.WORLD if self.distributed else None

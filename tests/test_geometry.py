@@ -195,7 +195,7 @@ def test_trainer_sampling_reaches_every_shape_and_names_what_it_cannot_reach(tmp
                             Condition("wall", lambda u, x: u.value, cylinder.lateral(), 10),
                             Condition("data", lambda u, x, y: u.value - y, data, 4)])
     assert apply_sampling(problem, "sobol") == ["data"]
-    assert cylinder.space.a.sampling == cylinder.space.b.sampling == "sobol"
+    assert cylinder.space.a.sampling == cylinder.space.b.sampling == cylinder.sampling == "sobol"  # time too
     _, summary = solve(problem, optimizer="adam", hidden=[4], run_dir=tmp_path / "run",
                        overrides=["trainer.max_steps=2", "trainer.sampling=halton", "trainer.progress=false"])
     assert cylinder.space.a.sampling == "sobol"  # the run worked on its own copy
