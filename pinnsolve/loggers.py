@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from pathlib import Path
 
 from .errors import ConfigError
@@ -85,22 +86,29 @@ class MLflowLogger(Logger):
                  experiment: str = "pinnsolve", run_name: str | None = None):
         super().__init__(run_dir, config)
         mlflow = _require("mlflow", "mlflow")
+        self._entities = _require("mlflow.entities", "mlflow")
         if tracking_uri is None:  # a local file store, which MLflow 3 keeps only on request
             os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         self.client = mlflow.tracking.MlflowClient(tracking_uri or (self.run_dir / "mlruns").resolve().as_uri())
         found = self.client.get_experiment_by_name(experiment)
         experiment_id = found.experiment_id if found else self.client.create_experiment(experiment)
         self.run_id = self.client.create_run(experiment_id, run_name=run_name or self.run_dir.name).info.run_id
-        for key, value in _flatten(config or {}).items():
-            self.client.log_param(self.run_id, key, str(value)[:500])
+        params = [self._entities.Param(k, str(v)[:500]) for k, v in _flatten(config or {}).items()]
+        for start in range(0, len(params), 100):  # MLflow takes at most 100 parameters per batch
+            self.client.log_batch(self.run_id, params=params[start : start + 100])
+
+    def _batch(self, values: dict[str, float], step: int) -> None:
+        """All of a row's values in one request (one file append per metric, one call)."""
+        now = int(time.time() * 1000)
+        metrics = [self._entities.Metric(k, v, now, step) for k, v in values.items()]
+        if metrics:
+            self.client.log_batch(self.run_id, metrics=metrics)
 
     def log(self, step: int, values: dict) -> None:
-        for key, value in _numbers(values).items():
-            self.client.log_metric(self.run_id, key, value, step=step)
+        self._batch(_numbers(values), step)
 
     def finish(self, summary: dict) -> None:
-        for key, value in _numbers(summary.get("final", {})).items():
-            self.client.log_metric(self.run_id, f"final_{key}", value, step=summary.get("steps", 0))
+        self._batch({f"final_{k}": v for k, v in _numbers(summary.get("final", {})).items()}, summary.get("steps", 0))
         self.client.set_terminated(self.run_id, "FINISHED" if summary.get("status") == "finished" else "FAILED")
 
 
