@@ -26,6 +26,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
+from . import distributed as dd
 from .device import resolve_dtype
 from .errors import ConfigError, PinnsolveError
 from .run_config import resumed_config
@@ -160,6 +161,7 @@ def _hydra_main(cfg: DictConfig) -> float:
 def main() -> None:
     """Console entry point (``pinnsolve``): Hydra's command line."""
     _hydra_main()
+    dd.finish()
 
 
 if __name__ == "__main__":

@@ -52,6 +52,14 @@ def initialise(device: torch.device | str = "cpu", backend: str = "auto", timeou
     return dist.get_world_size() > 1
 
 
+def finish() -> None:
+    """Leave the process group at the end of a launch (a no-op otherwise). Without it gloo's threads
+    are still running when the interpreter exits, and a rank could abort ("terminate called without
+    an active exception", exit code -6) after a run that finished."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def rank() -> int:
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
