@@ -188,7 +188,7 @@ def test_step_makes_no_host_sync():
 
 @pytest.mark.parametrize("name", ["engd_w", "spring_ls", "nystrom_gpu", "sven_kernel"])
 def test_the_cpu_line_search_takes_the_batched_one_s_steps(name):
-    """The golden-section search of the CPU (fewer losses) picks the whole grid's η on a real problem."""
+    """The CPU's search (fewer losses, from the last step's η) picks the whole grid's η on a real problem."""
     sizes = []
     for sequential in (True, False):
         model, engine, batch = setup()

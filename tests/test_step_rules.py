@@ -85,3 +85,52 @@ def test_the_cpu_walk_of_the_grid_finds_the_whole_grid_s_step():
         assert walk.calls <= 21, (scale, walk.calls)
     walk = Counting(T([0.0]))
     assert grid_line_search(walk, T([0.0]), T([1.0]), T(0.0))[0].item() == 0.0 and walk.calls <= 21  # no decrease
+
+
+class Curve:
+    """The loss along the line as a table over the grid's exponents: ``L(θ − 2⁻ᵏφ) = values[k]`` (θ = 0,
+    φ = −1, so a candidate's exponent is read back from its first coordinate); counts the losses read."""
+
+    sequential = True
+
+    def __init__(self, values):
+        self.values, self.calls = values, 0
+
+    def losses_at(self, thetas):
+        self.calls += len(thetas)
+        k = torch.round(-torch.log2(thetas[:, 0])).long()
+        return torch.as_tensor([self.values[int(j)] for j in k], dtype=torch.float64)
+
+
+def _search(values, start, hint):
+    curve = Curve(values)
+    eta, new_loss = grid_line_search(curve, T([0.0]), T([-1.0]), T(start), hint=hint)
+    return eta.item(), new_loss.item(), curve.calls
+
+
+def test_the_cpu_search_from_the_last_step_s_exponent_finds_the_grid_s_best_in_a_few_losses():
+    """A quadratic whose best η is 2⁻¹⁰: from a hint at, below or above it, the same η as the batched search,
+    in 3 losses when the hint is right and one more per exponent it is off (plus the larger steps read up
+    to where the loss doubles)."""
+    exponents = torch.arange(31, dtype=torch.float64)
+    values = (1 - torch.pow(2.0, 10 - exponents)) ** 2  # start 1, 0 at k = 10, 1 at k = 9, > 2 above
+    for hint, most in ((10, 4), (13, 7), (4, 10), (30, 24)):
+        eta, new_loss, calls = _search(values.tolist(), 1.0, hint)
+        assert eta == 2.0**-10 and new_loss == 0.0, hint
+        assert calls <= most, (hint, calls)
+    assert _search(values.tolist(), 1.0, None)[:2] == (2.0**-10, 0.0)
+
+
+def test_the_cpu_search_from_a_hint_does_not_stop_at_a_local_minimum_below_a_hump():
+    """Seen on a SPRING run: a shallow minimum at k = 16 next to the hint, a hump above the start at
+    k = 10…13 and the grid's best at k = 9. The larger steps are read until the loss doubles, so the
+    search finds k = 9 as the batched one does; with nothing below the start it takes no step."""
+    start = 44.71891588  # the run's losses at k = 8 … 19 (the hump is 1 400 times the decrease at k = 16 high)
+    values = [1e12 / 4**k for k in range(8)] + [66.72506927, 42.25332728, 45.40986936, 45.46285255, 44.92376230,
+                                                44.76388867, 44.72709487, 44.71954088, 44.71838192, 44.71844007,
+                                                44.71862613, 44.71875810]
+    values += [44.7188 + 1e-6 * k for k in range(31 - len(values))]
+    eta, new_loss, _ = _search(values, start, hint=15)
+    assert eta == 2.0**-9 and new_loss == 42.25332728
+    eta, new_loss, _ = _search([start + 1.0] * 31, start, hint=15)
+    assert eta == 0.0 and new_loss == start

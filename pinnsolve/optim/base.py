@@ -36,7 +36,7 @@ from ..parameters import ParameterLayout
 from .damping import DampingRule
 from .kernel import effective_dimension
 from .rows import Rows
-from .step_rules import gain_ratio, grid_line_search
+from .step_rules import gain_ratio, grid_exponent, grid_line_search
 
 
 class NaturalGradientOptimizer(Optimizer):
@@ -178,7 +178,12 @@ class NaturalGradientOptimizer(Optimizer):
 
         if group["line_search"]:
             full_update = update if everything else torch.zeros(layout.numel, dtype=update.dtype, device=update.device).index_put_((owned,), update)
-            eta, _ = grid_line_search(closure, layout.flatten(), full_update, loss)
+            sequential = getattr(closure, "sequential", False)  # the CPU: start where the last step's η was
+            hint = int(state["line_search_exponent"]) if sequential and "line_search_exponent" in state else None
+            eta, _ = grid_line_search(closure, layout.flatten(), full_update, loss, hint=hint)
+            if sequential:  # a refused step (η = 0) keeps the last hint
+                k = grid_exponent(eta)
+                state["line_search_exponent"] = torch.where(k >= 0, k, state.get("line_search_exponent", k))
         else:
             eta = self.fixed_step_size(phi, state, group)
         self._assign(trainable, theta - eta * update)
