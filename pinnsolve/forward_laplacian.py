@@ -95,11 +95,14 @@ class ChannelLayout:
             return module(Z[:, :1])
         s, ds, d2s = activation_derivatives(module, Z[:, 0])
         dZ = Z[:, 1 : 1 + self.dim]
-        parts = [s[:, None], ds[:, None] * dZ]
+        # σ'(z)·(every channel) is right for the derivatives and the first term of each Laplacian; the value
+        # and the σ''(z)|∂z|² terms are then written in place (no concatenation: 30 % of a loss's time)
+        H = ds[:, None] * Z
+        H[:, 0] = s
         for k, key in enumerate(self.keys):
             squares = (dZ if len(key) == self.dim else dZ[:, list(key)]).square().sum(1)
-            parts.append((ds * Z[:, 1 + self.dim + k] + d2s * squares)[:, None])
-        return torch.cat(parts, dim=1)
+            H[:, 1 + self.dim + k] += d2s * squares
+        return H
 
     def jet(self, out: Tensor) -> TensorJet:
         """The :class:`TensorJet` of one point from its output channels ``[C]`` (``[C, m]`` for ``m`` outputs)."""

@@ -7,6 +7,7 @@ a linear operator owns the sum over its data:
 
 - ``Jt(x_i) = Σ_i J_iᵀ x_i`` — one all-reduce of a ``P``-vector (or ``P×ℓ`` block);
 - ``Jv(v) = J_i v`` — this rank's rows, no communication;
+- ``kernel_times(Ω_i) = J_i(Σ_j J_jᵀΩ_j)`` — a sketch ``KΩ`` without ``K``: one ``ℓ×P`` all-reduce;
 - ``sum(t)`` — an all-reduce (scalars, ``ℓ×ℓ`` blocks);
 - ``gramian_lower() = Σ_i J_iᵀ J_i`` — one ``P×P`` all-reduce;
 - ``kernel_lower()`` — the whole ``N×N`` kernel: every rank gathers all of ``J`` (``N×P`` numbers per
@@ -86,6 +87,13 @@ class Rows:
     def Jv(self, v: Tensor) -> Tensor:
         """``J_i v``: this rank's rows of ``Jv`` for a replicated ``v: [P]`` or ``[P, ℓ]``."""
         return self.J @ v
+
+    def kernel_times(self, omega: Tensor) -> Tensor:
+        """``KΩ = J(JᵀΩ)`` for this rank's ``Ω_i: [N_i, ℓ]``: this rank's rows ``[N_i, ℓ]`` (one ``ℓ×P``
+        all-reduce; ``K`` is not formed). Computed as ``((ΩᵀJ) J_iᵀ)ᵀ``: with ``J`` row-major both products
+        then run in the layout the BLAS is fastest in (13 % less time than ``J(JᵀΩ)`` at ``N = 3500``,
+        ``P = 10 065``, ``ℓ = 350`` on one CPU thread). The result is a transposed view."""
+        return (self.sum(omega.mT @ self.J) @ self.J.mT).mT
 
     def dot(self, a: Tensor, b: Tensor) -> Tensor:
         """``⟨a, b⟩`` of two row-distributed vectors (0-d, replicated)."""

@@ -68,7 +68,7 @@ def nystrom_factors(J, ell: int, shift: str | float = "relative") -> tuple[Tenso
     with the shift removed, and a 0-d failure flag."""
     rows = _rows(J)
     Q = gaussian_sketch(rows, ell, orthonormal=True)
-    Y = rows.Jv(rows.Jt(Q))
+    Y = rows.kernel_times(Q)
     nu = _shift(rows, Y, shift)
     Y = Y + nu * Q
     C, info = torch.linalg.cholesky_ex(rows.sum(Q.mT @ Y))
@@ -97,7 +97,7 @@ def nystrom_gpu_efficient(J, g: Tensor, damping: Tensor | float, sketch_size: in
     """
     rows = _rows(J)
     omega = gaussian_sketch(rows, sketch_columns(sketch_size, rows.n))
-    Y = rows.Jv(rows.Jt(omega))
+    Y = rows.kernel_times(omega)
     Y = Y + _shift(rows, Y, shift) * omega
     C, info_c = torch.linalg.cholesky_ex(rows.sum(omega.mT @ Y))
     B = torch.linalg.solve_triangular(C, Y.mT, upper=False).mT          # B Cᵀ = Y_ν
