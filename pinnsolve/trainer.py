@@ -23,6 +23,7 @@ from torch import nn
 from . import coefficients
 from . import distributed as dd
 from . import plots
+from .allocator import keep_freed_memory
 from .batches import BatchSampler
 from .checkpoint import CHECKPOINT_NAME, check_compatible, load_checkpoint, locate_checkpoint, optimizer_name
 from .checkpoint import rng_state, save_checkpoint, set_rng_state
@@ -107,6 +108,7 @@ class Trainer:
         self.is_main = self.rank == 0
         self.threads, self.threads_reason = resolve_threads(threads)
         torch.set_num_threads(self.threads)
+        self.cpu_allocator = keep_freed_memory() if self.device.type == "cpu" else "not used (GPU)"
         strict_float_math()
         self.problem, self.run_dir, self.config, self.seed = problem, Path(run_dir), config, seed
         if sampling is not None:  # the setting is this run's: the caller's problem object keeps its own
@@ -366,6 +368,7 @@ class Trainer:
             "dtype": str(self.dtype).replace("torch.", ""),
             "threads": self.threads,
             "threads_reason": self.threads_reason,
+            "cpu_allocator": self.cpu_allocator,
             "num_params": self.engine.num_params,
             "n_points": self.problem.n_points,
             "jacobian_paths": self.engine.paths(),

@@ -234,3 +234,44 @@ def test_threads_follow_the_affinity_and_the_load(monkeypatch):
     assert device.resolve_threads(5) == (5, "trainer.threads")
     with pytest.raises(ConfigError, match="trainer.threads=0"):
         device.resolve_threads(0)
+
+
+FAULTS = """
+import json, resource, sys, torch
+from pinnsolve.allocator import keep_freed_memory
+state = keep_freed_memory() if sys.argv[1] == "keep" else "default"
+def churn():  # what a step does: tensors of a few MiB, made, written and freed
+    for _ in range(20):
+        a = torch.ones(1_500_000, dtype=torch.float64)  # 12 MB
+        b = a * 2
+        del a, b
+churn()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+churn()
+print(json.dumps({"state": state, "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before}))
+"""
+
+
+def _faults(mode: str, **env) -> dict:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", FAULTS, mode], capture_output=True, text=True, check=True,
+                          env={**os.environ, **env})
+    return json.loads(done.stdout)
+
+
+@pytest.mark.skipif(__import__("platform").libc_ver()[0] != "glibc", reason="glibc's malloc only")
+def test_freed_memory_is_kept_so_a_step_s_temporaries_do_not_page_fault(tmp_path):
+    """With glibc's defaults 12 MB temporaries are often fresh memory that page-faults on first touch;
+    after keep_freed_memory() they reuse the heap. A user's own MALLOC_* setting is left alone, and the trainer
+    says in summary.json what it did."""
+    default, kept = _faults("default"), _faults("keep")
+    assert kept["state"].startswith("glibc malloc keeps freed memory"), kept
+    assert kept["faults"] <= min(500, default["faults"]), (default, kept)  # measured: 5 800 against 0
+    assert _faults("keep", MALLOC_TRIM_THRESHOLD_="131072")["state"] == "unchanged: the user set MALLOC_TRIM_THRESHOLD_"
+    run(compose_config([*SMALL, "trainer.max_steps=2"]), tmp_path)
+    summary = __import__("json").loads((tmp_path / "summary.json").read_text())
+    assert summary["cpu_allocator"].startswith("glibc malloc keeps freed memory"), summary["cpu_allocator"]
