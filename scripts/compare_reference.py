@@ -63,18 +63,24 @@ def _problem(n_interior: int, n_boundary: int, weights: str, data: str):
 
 def worker(args) -> dict:
     """One measurement of our code in this (fresh, single-threaded) process."""
+    from pinnsolve.allocator import keep_freed_memory
     from pinnsolve.optim import EngineClosure
 
+    keep_freed_memory()  # as the trainer does on the CPU
     torch.set_num_threads(1)
     torch.manual_seed(0)
     _, model, engine, batch = _problem(args.n_interior, args.n_boundary, args.weights, args.data)
     optimizer = _ours(args.method, model)
-    times = []
+    times, losses_read = [], []
     for _ in range(args.warmup + args.steps):
+        closure = EngineClosure(engine, batch)
+        count, losses_at = [0], closure.losses_at
+        closure.losses_at = lambda thetas: (count.__setitem__(0, count[0] + len(thetas)), losses_at(thetas))[1]
         start = time.perf_counter()
-        optimizer.step(EngineClosure(engine, batch))
+        optimizer.step(closure)
         times.append(time.perf_counter() - start)
-    return {"median": statistics.median(times[args.warmup:]), "times": times}
+        losses_read.append(count[0])
+    return {"median": statistics.median(times[args.warmup:]), "times": times, "losses_read": losses_read[args.warmup:]}
 
 
 def measure(code: str, method: str, n: tuple[int, int], files: tuple[str, str], args) -> float | None:
@@ -86,10 +92,15 @@ def measure(code: str, method: str, n: tuple[int, int], files: tuple[str, str], 
         result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=HERE.parent)
         if result.returncode:
             raise RuntimeError(result.stderr[-2000:])
-        return json.loads(result.stdout.strip().splitlines()[-1])["median"]
+        out = json.loads(result.stdout.strip().splitlines()[-1])
+        args.losses_read.setdefault((method, n), []).extend(out["losses_read"])
+        return out["median"]
     extra = {"nystrom": ["--damping", "1e-8"]}.get(method, [])
     command = [args.reference_python, str(HERE / "reference" / "rla_pinns_step.py"), "--time", "--opt", method,
                "--weights", files[0], "--data", files[1], "--threads", "1", *common, *extra]
+    if args.same_allocator:  # glibc's settings of pinnsolve.allocator, through glibc's own variables
+        from pinnsolve.allocator import MMAP_THRESHOLD, TRIM_THRESHOLD
+        env.update(MALLOC_MMAP_THRESHOLD_=str(MMAP_THRESHOLD), MALLOC_TRIM_THRESHOLD_=str(TRIM_THRESHOLD))
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode:
         print(f"reference {method} failed: {result.stderr[-1500:]}", file=sys.stderr)
@@ -99,10 +110,13 @@ def measure(code: str, method: str, n: tuple[int, int], files: tuple[str, str], 
 
 
 def profile(n: tuple[int, int], files: tuple[str, str], repeats: int = 3) -> dict:
-    """Seconds of the parts of our ENGD-W step, one thread."""
+    """Seconds of the parts of our ENGD-W step and of the Nyström sketch, one thread."""
+    from pinnsolve.allocator import keep_freed_memory
     from pinnsolve.optim import EngineClosure
     from pinnsolve.optim import kernel as kn
+    from pinnsolve.optim.rows import Rows
 
+    keep_freed_memory()
     torch.set_num_threads(1)
     _, model, engine, batch = _problem(*n, *files)
     closure = EngineClosure(engine, batch)
@@ -113,7 +127,9 @@ def profile(n: tuple[int, int], files: tuple[str, str], repeats: int = 3) -> dic
              "kernel K = JJᵀ (lower)": lambda: kn.gram_lower(J),
              "Cholesky + solve": lambda: kn.damped_solve(kn.gram_lower(J), r, 1e-10, overwrite=True),
              "line search (31 losses)": lambda: closure.losses_at(candidates),
-             "one loss": lambda: closure.losses_at(theta[None])}
+             "one loss": lambda: closure.losses_at(theta[None]),
+             "Nyström sketch KΩ, ℓ = N/10": lambda: Rows(r, J).kernel_times(torch.randn(J.shape[0], J.shape[0] // 10,
+                                                                                         dtype=J.dtype))}
     out = {}
     for name, fn in parts.items():
         fn()
@@ -156,7 +172,10 @@ def main(argv=None):
     parser.add_argument("--n-omega", dest="n_interior", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--n-boundary", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--skip-sven", action="store_true")
+    parser.add_argument("--same-allocator", action="store_true",
+                        help="run the reference with the malloc settings pinnsolve's trainer uses (pinnsolve/allocator.py)")
     args = parser.parse_args(argv)
+    args.losses_read = {}  # (method, N) -> losses our line search read per measured step
     if args.worker:
         args.method = args.worker
         print(json.dumps(worker(args)))
@@ -181,17 +200,18 @@ def main(argv=None):
                     ours.append(measure("ours", method, n, files, args))
                     if args.reference_python:
                         theirs.append(measure("reference", method, n, files, args))
-                results.append((label, f"{n[0]} + {n[1]}", ours, [t for t in theirs if t is not None]))
+                results.append((label, f"{n[0]} + {n[1]}", ours, [t for t in theirs if t is not None],
+                                args.losses_read.get((method, n), [0])))
             parts = profile(n, files)
             print(f"\nprofile of our ENGD-W step, N = {n[0]} + {n[1]}, one thread (median of 3):")
             for name, seconds in parts.items():
                 print(f"  {name:28s} {seconds * 1e3:9.1f} ms")
     span = lambda xs: f"{min(xs):.2f}–{max(xs):.2f}" if xs else "—"  # noqa: E731
     print(f"\nseconds per step, one thread, {args.rounds} interleaved rounds (each the median of {args.steps} steps):")
-    print(f"{'step':28s} {'N':>11s} {'pinnsolve':>12s} {'reference':>12s} {'reference / ours':>17s}")
-    for label, n, ours, theirs in results:
+    print(f"{'step':28s} {'N':>11s} {'pinnsolve':>12s} {'reference':>12s} {'reference / ours':>17s} {'our losses/step':>16s}")
+    for label, n, ours, theirs, read in results:
         ratio = f"{statistics.median(theirs) / statistics.median(ours):.2f}x" if theirs else "—"
-        print(f"{label:28s} {n:>11s} {span(ours):>12s} {span(theirs):>12s} {ratio:>17s}")
+        print(f"{label:28s} {n:>11s} {span(ours):>12s} {span(theirs):>12s} {ratio:>17s} {statistics.mean(read):16.1f}")
     if not args.skip_sven:
         sven = sven_against_adam()
         print("\nreg1d training step (trainer, one thread): " + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in sven.items())
