@@ -72,6 +72,51 @@ def test_spring_momentum_zero_equals_engd_w_and_momentum_formula():
     assert rel(-theta.detach() - first, phi2 / (1 - mu**4) ** 0.5) < 1e-10
 
 
+class LinearRows:
+    """r(θ) = r₀ − Jθ for the parameter ``theta``: a closure whose line search sees the true loss."""
+
+    sequential = True
+
+    def __init__(self, r0, J, theta):
+        self.r0, self.J, self.theta = r0, J, theta
+
+    def residuals_and_jacobian(self, columns=None):
+        return self.r0 - self.J @ self.theta.detach(), -self.J
+
+    def objective(self, r):
+        return 0.5 * r.square().sum()
+
+    def losses_at(self, thetas):
+        return 0.5 * (self.r0 - thetas @ self.J.T).square().sum(-1)
+
+
+@pytest.mark.parametrize("sequential", [True, False])
+def test_spring_with_the_line_search_keeps_the_step_taken_as_momentum(sequential):
+    """φ_k = μ·η_{k−1}φ_{k−1} + Jᵀ(K+λI)⁻¹(r_k − μJη_{k−1}φ_{k−1}), θ ← θ − η_kφ_k/√(1−μ^{2k}): with a fixed
+    step (η = 1) the recursion of the test above; with the line search the momentum is the step taken."""
+    from pinnsolve.optim import SPRING
+
+    r0, J = rows(n=30, p=50, seed=3)
+    mu, lam = 0.9, 1e-3  # the bias correction 1/√(1−μ²) makes the first step 2.3× too long: the search halves it
+    theta = torch.nn.Parameter(torch.zeros(J.shape[1]))
+    opt = SPRING([theta], damping=lam, momentum=mu, line_search=True)
+    closure = LinearRows(r0, J, theta)
+    closure.sequential = sequential
+    K = J @ J.T + lam * torch.eye(J.shape[0])
+    momentum, etas = torch.zeros(J.shape[1]), []
+    for k in (1, 2, 3):
+        before = theta.detach().clone()
+        r = r0 - J @ before
+        opt.step(closure)
+        eta = float(opt.diagnostics["step_size"])
+        etas.append(eta)
+        phi = mu * momentum - J.T @ torch.linalg.solve(K, r + mu * J @ momentum)  # the closure's ∂r/∂θ is −J
+        assert rel(theta.detach() - before, -eta * phi / (1 - mu ** (2 * k)) ** 0.5) < 1e-9, k
+        assert rel(opt.state[theta]["phi"], eta * phi) < 1e-9, k
+        momentum = eta * phi
+    assert etas[0] == 0.5 and all(0 < eta <= 1 for eta in etas), etas  # a shortened step: the case of the rule
+
+
 def test_spring_norm_cap():
     from pinnsolve.optim import SPRING
 
