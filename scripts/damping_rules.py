@@ -19,6 +19,8 @@ rule           λ and its update
 ``residual``   λ = μ‖r‖² (μ = 1e-8 at the start); η ≥ 1/2 ÷3, η ≤ 1/16 ×3
 ``residual1``  λ = 1e-6·‖r‖, no update
 ``rising``     ``auto`` and ×3 whenever the loss of a fresh batch rose by more than 10 %
+``trust``      a trust region on ‖ηφ‖ instead: λ = 1e-12 fixed, no line search, η = min(1, Δ/‖φ‖);
+               gain ratio of the taken step: ρ > ¾ at the boundary Δ×2, ρ < ¼ Δ÷4 (Δ₀ = 0.1‖θ₀‖)
 =============  ==============================================================================
 """
 
@@ -42,22 +44,27 @@ SIZES = {  # (problem kwargs, hidden widths): the CPU sizes of scripts/damping_s
 }
 THRESHOLDS = {"eta_half": (0.5, 1 / 16, 3, 3), "auto": (0.25, 1 / 32, 3, 3), "eta_low": (1 / 8, 1 / 64, 2, 4),
               "eta_one": (1.0, 1 / 8, 2, 4), "residual": (0.5, 1 / 16, 3, 3), "rising": (0.25, 1 / 32, 3, 3)}
-RULES = ["lm_taken", "lm_full", *THRESHOLDS, "residual1"]
+RULES = ["lm_taken", "lm_full", *THRESHOLDS, "residual1", "trust"]
 
 
 class RuleENGDW(ENGDW):
     """ENGD-W whose λ for the next step comes from ``rule`` (set by :func:`train` between steps)."""
 
     def __init__(self, params, rule: str):
-        super().__init__(params, damping=1.0)
+        super().__init__(params, damping=1.0, line_search=rule != "trust")
         self.rule = rule
-        self.mu = 1e-8 if rule == "residual" else 1e-6
+        self.mu = 1e-8 if rule == "residual" else 1e-12 if rule == "trust" else 1e-6
         self.last = None
+        self.radius = 0.1 * float(torch.cat([p.detach().reshape(-1) for p in self._params]).norm())
+
+    def fixed_step_size(self, phi, state, group):
+        """``trust``: the step ``ηφ`` inside the trust region, ``η = min(1, Δ/‖φ‖)``."""
+        return torch.clamp(self.radius / phi.norm().clamp_min(1e-300), max=1.0)
 
     def direction(self, rows, damping, state, group):
         loss = 0.5 * float(rows.r.square().sum())
         scale = float(rows.J.square().sum()) / rows.J.shape[0]
-        lam = {"lm_taken": self.mu, "lm_full": self.mu, "residual": self.mu * 2 * loss,
+        lam = {"lm_taken": self.mu, "lm_full": self.mu, "trust": self.mu, "residual": self.mu * 2 * loss,
                "residual1": 1e-6 * math.sqrt(2 * loss)}.get(self.rule, self.mu * scale)
         lam = torch.tensor(lam, dtype=rows.r.dtype) * state["damping_boost"]
         phi, failed = super().direction(rows, lam, state, group)
@@ -74,6 +81,13 @@ def update(opt: RuleENGDW, closure, engine, eta: float, loss: float, previous: f
         predicted = 0.5 * float((r - step * (J @ phi)).square().sum())
         rho = (start - new) / (start - predicted) if start > predicted and math.isfinite(new) else 0.0
         opt.mu *= 1 / 3 if rho > 0.75 else 3 if rho < 0.25 else 1
+    elif opt.rule == "trust":
+        theta = engine.layout.flatten() + eta * phi
+        new = float(closure.losses_at((theta - eta * phi)[None])[0])
+        predicted = 0.5 * float((r - eta * (J @ phi)).square().sum())
+        rho = (start - new) / (start - predicted) if start > predicted and math.isfinite(new) else 0.0
+        at_boundary = eta * float(phi.norm()) >= 0.999 * opt.radius
+        opt.radius *= 0.25 if rho < 0.25 else 2.0 if (rho > 0.75 and at_boundary) else 1.0
     elif opt.rule in THRESHOLDS:
         good, poor, down, up = THRESHOLDS[opt.rule]
         rising = opt.rule == "rising" and previous is not None and loss > 1.1 * previous
