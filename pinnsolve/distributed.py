@@ -14,6 +14,7 @@ The backend is NCCL for CUDA devices and gloo on the CPU; the process group has 
 from __future__ import annotations
 
 import datetime
+import warnings
 import os
 
 import torch
@@ -55,9 +56,17 @@ def initialise(device: torch.device | str = "cpu", backend: str = "auto", timeou
 def finish() -> None:
     """Leave the process group at the end of a launch (a no-op otherwise). Without it gloo's threads
     are still running when the interpreter exits, and a rank could abort ("terminate called without
-    an active exception", exit code -6) after a run that finished."""
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+    an active exception", exit code -6) after a run that finished. With gloo the ranks first meet at a
+    barrier (at most a minute), so that no rank closes its connections while another still reads the
+    last collective's data."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if dist.get_backend() == "gloo":
+        try:
+            dist.monitored_barrier(timeout=datetime.timedelta(seconds=60))
+        except RuntimeError as exc:  # another rank failed or left: nothing to wait for
+            warnings.warn(f"the ranks did not meet before leaving the process group: {exc}")
+    dist.destroy_process_group()
 
 
 def rank() -> int:

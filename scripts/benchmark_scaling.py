@@ -88,7 +88,7 @@ def _rank_worker(rank: int, world: int, port: int, solver: str, n: int, steps: i
     import torch.distributed as dist
 
     import dist_workers as dw
-    from pinnsolve.distributed import local_batch
+    from pinnsolve.distributed import finish, local_batch
     from pinnsolve.optim import ENGDW, EngineClosure
 
     torch.set_default_dtype(torch.float64)
@@ -106,7 +106,7 @@ def _rank_worker(rank: int, world: int, port: int, solver: str, n: int, steps: i
         times.append(time.perf_counter() - start)
     if rank == 0:
         queue.put(statistics.median(times))
-    dist.destroy_process_group()
+    finish()  # a barrier, then leave the group
 
 
 def two_ranks(solver: str, n: int, steps: int, hidden) -> float:

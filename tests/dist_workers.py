@@ -32,6 +32,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def finish() -> None:
+    """A barrier (gloo: at most a minute), then leave the group: pinnsolve.distributed.finish."""
+    from pinnsolve.distributed import finish as leave
+
+    leave()
+
+
 def join(rank: int, world: int, port: int) -> None:
     torch.set_num_threads(1)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
@@ -79,7 +86,7 @@ def direction_worker(rank: int, world: int, port: int, out_dir: str) -> None:
             if rank == 0:
                 torch.save(theta, os.path.join(out_dir, f"{name}.pt"))
     finally:
-        dist.destroy_process_group()
+        finish()
 
 
 def training_worker(rank: int, world: int, port: int, overrides, run_dir: str) -> None:
@@ -91,7 +98,7 @@ def training_worker(rank: int, world: int, port: int, overrides, run_dir: str) -
 
         run(compose_config(list(overrides)), run_dir)
     finally:
-        dist.destroy_process_group()
+        finish()
 
 
 def failing_worker(rank: int, world: int, port: int) -> None:
