@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 
 from .sampling import PointSource
-from .unit_cube import check_sampling, normal, unit_cube
+from .unit_cube import check_sampling, directions_and_radii, normal, unit_cube
 
 
 class Shape(PointSource):
@@ -214,13 +214,7 @@ class Ball(Shape):
         return g / g.norm(dim=1, keepdim=True)
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
-        if self.sampling == "uniform":
-            direction = self._directions(n, generator)
-            u = torch.rand(n, 1, generator=generator, device=generator.device, dtype=torch.float64)
-        else:  # one low-discrepancy point of d + 1 numbers per sample: d for the direction, 1 for the radius
-            cube = unit_cube(n, self.dim + 1, generator, self.sampling)
-            g = torch.special.ndtri(cube[:, :-1].clamp(1e-12, 1 - 1e-12))
-            direction, u = g / g.norm(dim=1, keepdim=True), cube[:, -1:]
+        direction, u = directions_and_radii(n, self.dim, generator, self.sampling)
         return self.center.to(u.device) + self.radius * u ** (1.0 / self.dim) * direction
 
     def bounds(self) -> tuple[Tensor, Tensor]:
@@ -268,11 +262,10 @@ class Annulus(Shape):
             raise ValueError(f"Annulus needs 0 < inner < outer, got inner={inner}, outer={outer}")
 
     def sample(self, n: int, generator: torch.Generator) -> Tensor:
-        cube = unit_cube(n, self.dim + 1, generator, self.sampling)
-        g = torch.special.ndtri(cube[:, :-1].clamp(1e-12, 1 - 1e-12))
+        direction, u = directions_and_radii(n, self.dim, generator, self.sampling)
         a, b, d = self.inner, self.outer, self.dim
-        radius = (a**d + cube[:, -1:] * (b**d - a**d)) ** (1 / d)  # inverse CDF of the density ∝ r^{d−1}
-        return self.center.to(cube.device) + radius * g / g.norm(dim=1, keepdim=True)
+        radius = (a**d + u * (b**d - a**d)) ** (1 / d)  # inverse CDF of the density ∝ r^{d−1}
+        return self.center.to(u.device) + radius * direction
 
     def bounds(self) -> tuple[Tensor, Tensor]:
         return self.center - self.outer, self.center + self.outer

@@ -55,6 +55,18 @@ def normal(n: int, k: int, generator: torch.Generator, sampling: str = "uniform"
     return torch.special.ndtri(u)
 
 
+def directions_and_radii(n: int, dim: int, generator: torch.Generator, sampling: str = "uniform") -> tuple[Tensor, Tensor]:
+    """``n`` unit directions ``[n, dim]`` (normalised Gaussians) and ``n`` numbers ``u ∈ [0, 1)`` ``[n, 1]`` for
+    a radius: independent draws when uniform, else one low-discrepancy point of ``dim + 1`` numbers each."""
+    if sampling == "uniform":
+        g = normal(n, dim, generator)
+        u = torch.rand(n, 1, generator=generator, device=generator.device, dtype=torch.float64)
+    else:
+        cube = unit_cube(n, dim + 1, generator, sampling)
+        g, u = torch.special.ndtri(cube[:, :-1].clamp(1e-12, 1 - 1e-12)), cube[:, -1:]
+    return g / g.norm(dim=1, keepdim=True), u
+
+
 def apply_sampling(problem, sampling: str | None) -> list[str]:
     """Set ``sampling`` on every shape the problem's conditions draw from (``trainer.sampling``).
 
