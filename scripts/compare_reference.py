@@ -61,10 +61,23 @@ def _problem(n_interior: int, n_boundary: int, weights: str, data: str):
     return problem, model, ResidualEngine(problem, model), batch
 
 
+def counting_closure(engine, batch):
+    """An :class:`~pinnsolve.optim.EngineClosure` that counts the losses its line search reads."""
+    from pinnsolve.optim import EngineClosure
+
+    class Counting(EngineClosure):
+        losses_read = 0
+
+        def losses_at(self, thetas):
+            self.losses_read += len(thetas)
+            return super().losses_at(thetas)
+
+    return Counting(engine, batch)
+
+
 def worker(args) -> dict:
     """One measurement of our code in this (fresh, single-threaded) process."""
     from pinnsolve.allocator import keep_freed_memory
-    from pinnsolve.optim import EngineClosure
 
     keep_freed_memory()  # as the trainer does on the CPU
     torch.set_num_threads(1)
@@ -73,13 +86,11 @@ def worker(args) -> dict:
     optimizer = _ours(args.method, model)
     times, losses_read = [], []
     for _ in range(args.warmup + args.steps):
-        closure = EngineClosure(engine, batch)
-        count, losses_at = [0], closure.losses_at
-        closure.losses_at = lambda thetas: (count.__setitem__(0, count[0] + len(thetas)), losses_at(thetas))[1]
+        closure = counting_closure(engine, batch)
         start = time.perf_counter()
         optimizer.step(closure)
         times.append(time.perf_counter() - start)
-        losses_read.append(count[0])
+        losses_read.append(closure.losses_read)
     return {"median": statistics.median(times[args.warmup:]), "times": times, "losses_read": losses_read[args.warmup:]}
 
 

@@ -8,6 +8,7 @@ import socket
 import torch
 import torch.distributed as dist
 
+from pinnsolve.distributed import finish
 from pinnsolve.optim import ENGD, ENGDW, SPRING, Nystrom, Sven
 
 
@@ -30,13 +31,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def finish() -> None:
-    """A barrier (gloo: at most a minute), then leave the group: pinnsolve.distributed.finish."""
-    from pinnsolve.distributed import finish as leave
-
-    leave()
 
 
 def join(rank: int, world: int, port: int) -> None:
@@ -86,7 +80,7 @@ def direction_worker(rank: int, world: int, port: int, out_dir: str) -> None:
             if rank == 0:
                 torch.save(theta, os.path.join(out_dir, f"{name}.pt"))
     finally:
-        finish()
+        finish()  # a barrier, then leave the group
 
 
 def training_worker(rank: int, world: int, port: int, overrides, run_dir: str) -> None:
@@ -98,7 +92,7 @@ def training_worker(rank: int, world: int, port: int, overrides, run_dir: str) -
 
         run(compose_config(list(overrides)), run_dir)
     finally:
-        finish()
+        finish()  # a barrier, then leave the group
 
 
 def failing_worker(rank: int, world: int, port: int) -> None:
