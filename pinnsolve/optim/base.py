@@ -136,6 +136,9 @@ class NaturalGradientOptimizer(Optimizer):
         if self.damped:
             self.damping_rule.update(state, failed, eta, group["line_search"], gain_ratio)
 
+    def after_step(self, state: dict, group: dict, eta: Tensor) -> None:
+        """Update method-specific state with the step size ``η`` that was taken (e.g. SPRING's momentum)."""
+
     def jacobian_columns(self, closure, num_params: int) -> Tensor | None:
         """Subset ``[P_s]`` of the ``num_params`` trainable columns to request (Sven's ``param_fraction``); ``None``: all."""
         return None
@@ -196,6 +199,7 @@ class NaturalGradientOptimizer(Optimizer):
             predicted = closure.objective(rows.r - eta * rows.Jv(update if subset is None else update[subset]))
             ratio = gain_ratio(loss, new_loss, predicted)
         self.adapt(state, group, failed, eta, ratio)
+        self.after_step(state, group, eta)
 
         self.diagnostics = {"step_size": eta.detach(), "cholesky_retries": state["cholesky_retries"].clone()}
         if self.damped:
