@@ -127,6 +127,21 @@ def test_lack_of_progress_is_named_once_with_its_cause():
     said = feed(stalled, [0.5] * n)
     assert [code for _, code in said] == ["stalled"] and said[0][0] >= 40 + WINDOW
     assert "optimizer.damping=auto" in RunHealth.explain("stalled")
+    drifting = [100.0, 50.0] + [50.0 * 1.5**i for i in range(n - 2)]   # fresh points each step: accepted steps, loss up
+    said = feed(drifting, [0.5] * n)
+    assert [code for _, code in said] == ["stalled", "rising"], said        # the best stalls first, then the drift shows
+    assert "optimizer.damping=1e-2" in RunHealth.explain("rising") and "problem.n_interior" in RunHealth.explain("rising")
+    noisy = [100.0, 50.0] + [50.0 * (3.0 if i % 2 else 1.0) for i in range(n - 2)]   # noisy batches, no drift
+    assert "rising" not in [code for _, code in feed(noisy, [0.5] * n)]
+
+
+def test_health_loads_a_history_saved_before_it_kept_the_raw_loss():
+    from pinnsolve.health import RunHealth
+
+    health = RunHealth()
+    health.load_state_dict({"initial_loss": 1.0, "best_loss": 0.5, "history": [[10, 0.5, 1.0, 0.0]], "active": []})
+    assert health.history == [(10, 0.5, 1.0, 0.0, 0.5)]
+    assert health.watch(20, 0.4, {"step_size": 1.0}) is None
 
 
 def test_a_run_without_progress_says_so_in_its_files(tmp_path):
