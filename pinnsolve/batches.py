@@ -60,6 +60,11 @@ class BatchSampler:
             y = torch.as_tensor(y).to(self.device, self.dtype if y.is_floating_point() else y.dtype)
         return ConditionPoints(x.to(self.device, self.dtype), y)
 
+    @property
+    def resamples(self) -> bool:
+        """Whether some condition's points are drawn afresh for every batch."""
+        return len(self._fixed) < len(self.problem.conditions)
+
     def __call__(self) -> Batch:
         """The next step's batch."""
         return {

@@ -151,7 +151,7 @@ class Trainer:
         if getattr(self.optimizer, "requires_jacobian", False):
             from .optim.closure import EngineClosure
 
-            return self.optimizer.step(EngineClosure(self.engine, batch))
+            return self.optimizer.step(EngineClosure(self.engine, batch, fresh_points=self.sampler.resamples))
 
         def closure():
             self.optimizer.zero_grad(set_to_none=True)

@@ -105,7 +105,7 @@ def train(problem_name: str, rule: str, steps: int, seed: int) -> float:
     metric = ErrorMetric(problem.exact, sampler.eval_points)
     opt, previous = RuleENGDW(model.parameters(), rule), None
     for _ in range(steps):
-        closure = EngineClosure(engine, sampler())
+        closure = EngineClosure(engine, sampler(), fresh_points=sampler.resamples)
         loss = float(opt.step(closure))
         update(opt, closure, engine, float(opt.diagnostics["step_size"]), loss, previous)
         previous = loss

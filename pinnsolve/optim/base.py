@@ -171,7 +171,8 @@ class NaturalGradientOptimizer(Optimizer):
         columns = None if (subset is None and everything) else requested
         rows = self._rows(closure, columns)
         loss = closure.objective(rows.r)
-        damping = self.damping_rule.value(state, rows) if self.damped else torch.zeros((), dtype=rows.r.dtype, device=rows.r.device)
+        fresh = bool(getattr(closure, "fresh_points", False))
+        damping = self.damping_rule.value(state, rows, loss, fresh) if self.damped else torch.zeros((), dtype=rows.r.dtype, device=rows.r.device)
         phi, failed = self.direction(rows, damping, state, group)
         if subset is not None:
             phi = torch.zeros_like(theta).index_put_((subset,), phi)

@@ -55,12 +55,14 @@ class EngineClosure:
     Args:
         engine: residuals and Jacobian of the problem for the model being trained.
         batch: this step's points (this rank's slice of them).
+        fresh_points: some of the points are drawn afresh every step (the adaptive damping then keeps
+            ``λ`` above a fraction of the loss: :mod:`~pinnsolve.optim.damping`).
     """
 
     rows = "residuals"
 
-    def __init__(self, engine: ResidualEngine, batch: Batch):
-        self.engine, self.batch = engine, batch
+    def __init__(self, engine: ResidualEngine, batch: Batch, fresh_points: bool = False):
+        self.engine, self.batch, self.fresh_points = engine, batch, fresh_points
         self.layout = engine.layout
         self.group = getattr(engine, "group", None)
         self.sequential = engine.candidates_per_pass(batch) == 1  # the CPU: the line search walks its grid
@@ -105,17 +107,18 @@ class PerSampleClosure:
         targets: ``[B, …]`` targets, or ``None`` (then ``fn`` is called as ``fn(predictions)``).
         rows: ``"residuals"`` (objective ``½‖r‖²``) or ``"losses"`` (objective ``mean(ℓ)``).
         chunk_size: samples per ``vmap(jacrev)`` pass (bounds the ``[chunk, P]`` intermediate).
+        fresh_points: the samples are a new mini-batch at every step (see :class:`EngineClosure`).
 
     Raises:
         ValueError: if ``fn`` does not return shape ``(B,)``.
     """
 
     def __init__(self, model: nn.Module, fn: Callable[..., Tensor], inputs: Tensor, targets: Tensor | None = None,
-                 rows: str = "residuals", chunk_size: int | None = None):
+                 rows: str = "residuals", chunk_size: int | None = None, fresh_points: bool = False):
         if rows not in ROWS:
             raise ValueError(f"rows must be one of {ROWS}, got '{rows}'")
         self.model, self.fn, self.inputs, self.targets, self.rows = model, fn, inputs, targets, rows
-        self.chunk_size = chunk_size
+        self.chunk_size, self.fresh_points = chunk_size, fresh_points
         self.layout = ParameterLayout.of(model)
         self.names = self.layout.names
         with torch.no_grad():

@@ -5,7 +5,8 @@ r"""Damping rules: the ``λ`` of ``(K + λI)⁻¹`` for each step, and how it ch
 **Adaptive** (``damping="auto"``, the default, or ``adaptive_damping=True`` from a given ``λ₀``):
 
 .. math::
-    λ_k = μ_k \, \frac{\operatorname{tr} K_k}{N} = μ_k \frac{‖J_k‖_F^2}{N},
+    λ_k = \max\Big(μ_k \, \frac{\operatorname{tr} K_k}{N},\; ε\, L_k\Big), \qquad
+    \frac{\operatorname{tr} K_k}{N} = \frac{‖J_k‖_F^2}{N},
 
 the damping relative to the mean eigenvalue of this step's kernel (``O(NP)`` to compute, the same for
 the ``P×P`` Gramian route), with the factor ``μ`` moved by what the step showed:
@@ -16,6 +17,15 @@ the ``P×P`` Gramian route), with the factor ``μ`` moved by what the step showe
 - with a fixed step: the Levenberg–Marquardt gain ratio ``ρ = (L − L_new)/(L − m)`` of the actual to
   the predicted decrease: ``ρ > ¾`` divides ``μ`` by 3, ``ρ < ¼`` multiplies it by 3;
 - a failed Cholesky multiplies ``μ`` by 10.
+
+The second term applies only when the points are drawn afresh every step (the closure's
+``fresh_points``): ``λ`` never falls below :data:`LOSS_FLOOR` times the loss ``L_k = ½‖r_k‖²``, the
+Levenberg–Marquardt choice ``λ ∝ ‖r‖²`` (Yamashita & Fukushima 2001), which vanishes as a PINN's
+residual does. Without it the line search, which judges each step on the points the step was
+computed from, keeps saying "trust more" while with ``N ≪ P`` every step fits its own points and not
+the solution: on logfp9d ``λ`` fell to ``1e-10`` and the error stalled near 0.4 on two seeds of
+three (RESULTS.md). On fixed points the line search's verdict is the right one, and the floor would
+only slow the first steps.
 
 ``μ`` starts at :data:`INITIAL_RELATIVE_DAMPING` (or ``λ₀ / (tr K/N)`` at the first step) and stays in
 ``[MIN, MAX]``. This rule was chosen by measurement against fixed ``λ`` swept over ``1e-12 … 1e-2``
@@ -33,6 +43,9 @@ FACTOR = 3.0
 FAILURE_FACTOR = 10.0
 GOOD_STEP, POOR_STEP = 0.25, 1.0 / 32
 MIN_RELATIVE, MAX_RELATIVE = 1e-14, 1e2
+LOSS_FLOOR = 1e-4
+"""``ε`` of ``λ ≥ ε L`` with fresh points. Measured against 1e-2, 1e-3 and 3e-4 (BENCHMARKS.md): larger
+values slow nonlinear_disk and poisson5d down, 1e-4 still lifts logfp9d from l2_rel 0.40 to 0.015."""
 
 
 def kernel_scale(J: Tensor) -> Tensor:
@@ -78,8 +91,9 @@ class DampingRule:
             state["damping"] = torch.tensor(self.initial, **like)
         state["damping_boost"] = torch.ones((), **like)
 
-    def value(self, state: dict, rows) -> Tensor:
-        """This step's ``λ`` (0-d) for :class:`~pinnsolve.optim.rows.Rows` (or a plain ``J``)."""
+    def value(self, state: dict, rows, loss: Tensor | None = None, fresh_points: bool = False) -> Tensor:
+        """This step's ``λ`` (0-d) for :class:`~pinnsolve.optim.rows.Rows` (or a plain ``J``), the loss at
+        the step's start and whether its points are freshly drawn (then ``λ ≥`` :data:`LOSS_FLOOR` ``· L``)."""
         if not self.adaptive:
             return state["damping"] * state["damping_boost"]
         scale = kernel_scale(rows) if isinstance(rows, Tensor) else rows.kernel_scale()
@@ -87,7 +101,10 @@ class DampingRule:
         if self.initial is not None:  # adaptive from a given λ₀: μ₀ = λ₀ / (tr K / N), once
             mu = torch.where(mu < 0, (self.initial / scale).clamp(MIN_RELATIVE, MAX_RELATIVE), mu)
             state["relative_damping"] = mu
-        return mu * scale
+        damping = mu * scale
+        if fresh_points and loss is not None:
+            damping = torch.maximum(damping, LOSS_FLOOR * loss.to(damping.dtype))
+        return damping
 
     def update(self, state: dict, failed: Tensor | None, eta: Tensor, line_search: bool,
                gain_ratio: Tensor | None = None) -> None:
