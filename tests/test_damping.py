@@ -106,6 +106,39 @@ def test_a_given_start_is_absolute_and_a_fixed_damping_stays():
     assert float(fixed.value(state, J)) == pytest.approx(1e-2)               # a Cholesky failure still boosts it
 
 
+def test_with_fresh_points_the_damping_never_falls_below_a_fraction_of_the_loss():
+    J = torch.full((4, 3), 2.0, dtype=torch.float64)                          # tr(JJᵀ)/N = 12
+    rule, state = dr.DampingRule("auto"), {}
+    rule.init_state(state, T(0.0))
+    relative = 12 * dr.INITIAL_RELATIVE_DAMPING
+    assert float(rule.value(state, J, T(100.0), fresh_points=False)) == pytest.approx(relative)
+    assert float(rule.value(state, J, T(100.0), fresh_points=True)) == pytest.approx(dr.LOSS_FLOOR * 100.0)
+    assert float(rule.value(state, J, T(1e-6), fresh_points=True)) == pytest.approx(relative)  # vanishes with r
+    fixed, state = dr.DampingRule(1e-9), {}
+    fixed.init_state(state, T(0.0))
+    assert float(fixed.value(state, J, T(100.0), fresh_points=True)) == 1e-9    # a fixed λ is what it says
+
+
+@pytest.mark.parametrize("resample", [True, False])
+def test_the_trainer_tells_the_damping_whether_its_points_are_fresh(tmp_path, resample):
+    import csv
+
+    from pinnsolve import compose_config
+    from pinnsolve.cli import run
+
+    cfg = compose_config(["problem=poisson5d", "problem.n_interior=40", "problem.n_boundary=20", "model.hidden=[16]",
+                          "optimizer=engd_w", "trainer.max_steps=25", "trainer.log_every=1", f"trainer.resample={resample}",
+                          "trainer.progress=false", "trainer.plots=false"])
+    run(cfg, tmp_path)
+    rows = [r for r in csv.DictReader(open(tmp_path / "metrics.csv")) if r["damping"]]
+    ratio = [float(r["damping"]) / float(r["loss"]) for r in rows]
+    if resample:
+        assert min(ratio) >= dr.LOSS_FLOOR * (1 - 1e-9)
+        assert any(r == pytest.approx(dr.LOSS_FLOOR, rel=1e-9) for r in ratio)   # the floor did hold λ up
+    else:
+        assert min(ratio) < 0.1 * dr.LOSS_FLOOR                                # fixed points: no floor
+
+
 def test_lack_of_progress_is_named_once_with_its_cause():
     from pinnsolve.health import WINDOW, RunHealth
 
