@@ -191,3 +191,17 @@ def test_a_run_without_progress_says_so_in_its_files(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
     assert [r["warning"] for r in rows if r.get("warning")] == ["stalled"]
     assert json.loads((tmp_path / "summary.json").read_text())["notices"] == summary["notices"]
+
+
+@pytest.mark.parametrize("method", ["engd_w", "spring"])
+def test_the_default_trains_a_new_nonlinear_problem_with_fresh_points(tmp_path, method):
+    """nonlinear_disk (−Δu + u³ = f on a disk, points redrawn every step) with the defaults, 60 steps:
+    l2_rel 4e-4 – 2e-3 measured on seeds 0 and 1 (Adam: 1.3e-2 after 3 minutes); no lack of progress said."""
+    from pinnsolve import compose_config
+    from pinnsolve.cli import run
+
+    cfg = compose_config(["problem=nonlinear_disk", f"optimizer={method}", "trainer.max_steps=60", "trainer.log_every=20",
+                          "trainer.progress=false", "trainer.plots=false"])
+    summary = run(cfg, tmp_path)
+    assert summary["status"] == "finished" and summary["final"]["l2_rel"] < 1e-2, summary["final"]
+    assert not summary["notices"], summary["notices"]
