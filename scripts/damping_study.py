@@ -1,12 +1,14 @@
 """Default damping against the best fixed λ: every PINN problem, equal steps, ENGD-W (+ SPRING, Nyström).
 
 For each problem and method: the config's default (``optimizer.damping=auto``: λ relative to tr K/N,
-adapted from the line search's step, pinnsolve/optim/damping.py), fixed λ ∈ {1e-12, 1e-11, …, 1e-2}
+adapted from the line search's step, at least 1e-4 times the loss with fresh points;
+pinnsolve/optim/damping.py), fixed λ ∈ {1e-12, 1e-11, …, 1e-2}
 and the papers' tuned λ where the paper (Guzmán-Cordero et al. 2025) gives one, each for ``--steps`` steps from the same seeds. The
 table (problem × {default, best swept λ, papers' λ}) compares medians over the seeds:
 
     python scripts/damping_study.py --quick                         # CPU sizes, about 3 hours on 2 cores
     python scripts/damping_study.py --quick --problems poisson2d heat1d --methods engd_w spring
+    python scripts/damping_study.py --quick --problems logfp9d --big-seeds 0 1 2     # RESULTS.md: three seeds
     python scripts/damping_study.py --gather --out <dir>            # only rebuild the table from finished runs
     python scripts/damping_study.py --override trainer.device=cuda  # full mode: the papers' sizes
 
