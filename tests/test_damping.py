@@ -71,6 +71,7 @@ def test_line_search_signal_moves_the_relative_damping():
     assert float(rule.value(state, J)) == pytest.approx(12 * dr.INITIAL_RELATIVE_DAMPING)
     for eta, factor in [(1.0, 1 / 3), (0.25, 1 / 3), (0.125, 1.0), (1 / 32, 3.0), (0.0, 3.0)]:
         before = float(state["relative_damping"])
+        rule.value(state, J)                                                   # the step, then its outcome
         rule.update(state, None, T(eta), line_search=True)
         assert float(state["relative_damping"]) == pytest.approx(before * factor), eta
     rule.update(state, torch.tensor(True), T(0.125), line_search=True)    # a failed Cholesky: ×10
@@ -117,6 +118,22 @@ def test_with_fresh_points_the_damping_never_falls_below_a_fraction_of_the_loss(
     fixed, state = dr.DampingRule(1e-9), {}
     fixed.init_state(state, T(0.0))
     assert float(fixed.value(state, J, T(100.0), fresh_points=True)) == 1e-9    # a fixed λ is what it says
+
+
+def test_where_the_floor_holds_the_damping_up_a_poor_step_raises_it_from_there():
+    J = torch.full((4, 3), 2.0, dtype=torch.float64)                          # tr(JJᵀ)/N = 12
+    rule, state = dr.DampingRule("auto"), {}
+    rule.init_state(state, T(0.0))
+    for _ in range(30):                                                        # good steps: μ to its bound
+        rule.value(state, J, T(1.0), fresh_points=True)
+        rule.update(state, None, T(1.0), line_search=True)
+    assert float(state["relative_damping"]) == dr.MIN_RELATIVE
+    held = float(rule.value(state, J, T(1.0), fresh_points=True))
+    assert held == pytest.approx(dr.LOSS_FLOOR)                                # the floor sets λ
+    rule.update(state, None, T(0.0), line_search=True)                          # a refused step
+    assert float(rule.value(state, J, T(1.0), fresh_points=True)) == pytest.approx(dr.FACTOR * held)
+    rule.update(state, torch.tensor(True), T(0.125), line_search=True)          # a failed Cholesky
+    assert float(rule.value(state, J, T(1.0), fresh_points=True)) == pytest.approx(dr.FACTOR * dr.FAILURE_FACTOR * held)
 
 
 @pytest.mark.parametrize("resample", [True, False])

@@ -18,6 +18,9 @@ the ``P×P`` Gramian route), with the factor ``μ`` moved by what the step showe
   the predicted decrease: ``ρ > ¾`` divides ``μ`` by 3, ``ρ < ¼`` multiplies it by 3;
 - a failed Cholesky multiplies ``μ`` by 10.
 
+A raise (poor step, failed Cholesky) starts from the ``λ`` the step used, ``max(μ, εL·N/tr K)``: where
+the floor below held ``λ`` up, multiplying a ``μ`` far below it would not raise ``λ`` at all.
+
 The second term applies only when the points are drawn afresh every step (the closure's
 ``fresh_points``): ``λ`` never falls below :data:`LOSS_FLOOR` times the loss ``L_k = ½‖r_k‖²``, the
 Levenberg–Marquardt choice ``λ ∝ ‖r‖²`` (Yamashita & Fukushima 2001), which vanishes as a PINN's
@@ -53,17 +56,19 @@ def kernel_scale(J: Tensor) -> Tensor:
     return (J.square().sum() / max(1, J.shape[0])).clamp_min(torch.finfo(J.dtype).tiny)
 
 
+def step_verdict(eta: Tensor, line_search: bool, gain_ratio: Tensor | None) -> tuple[Tensor, Tensor]:
+    """``(good, poor)`` (0-d bools): ``η ≥ 1/4`` / ``η ≤ 1/32`` with a line search, gain ratio ``> ¾`` /
+    ``< ¼`` (or NaN) without."""
+    if line_search:
+        return eta >= GOOD_STEP, eta <= POOR_STEP
+    return gain_ratio > 0.75, ~(gain_ratio >= 0.25)
+
+
 def adapt_factor(value: Tensor, eta: Tensor, line_search: bool, gain_ratio: Tensor | None,
                  low: float, high: float) -> Tensor:
-    """``value`` divided by :data:`FACTOR` after a good step, multiplied by it after a poor one, clamped.
-
-    Good: ``η ≥ 1/4`` with a line search, gain ratio ``> ¾`` without; poor: ``η ≤ 1/32``, gain ratio
-    ``< ¼`` (or NaN). Shared by the damping rule (``μ``) and Sven's adaptive truncation (``rtol``).
-    """
-    if line_search:
-        good, poor = eta >= GOOD_STEP, eta <= POOR_STEP
-    else:
-        good, poor = gain_ratio > 0.75, ~(gain_ratio >= 0.25)
+    """``value`` divided by :data:`FACTOR` after a good step, multiplied by it after a poor one, clamped
+    (:func:`step_verdict`). Shared by the damping rule (``μ``) and Sven's adaptive truncation (``rtol``)."""
+    good, poor = step_verdict(eta, line_search, gain_ratio)
     return torch.where(good, value / FACTOR, torch.where(poor, value * FACTOR, value)).clamp(low, high)
 
 
@@ -101,9 +106,12 @@ class DampingRule:
         if self.initial is not None:  # adaptive from a given λ₀: μ₀ = λ₀ / (tr K / N), once
             mu = torch.where(mu < 0, (self.initial / scale).clamp(MIN_RELATIVE, MAX_RELATIVE), mu)
             state["relative_damping"] = mu
-        damping = mu * scale
+        damping, state["applied_relative"] = mu * scale, mu
         if fresh_points and loss is not None:
-            damping = torch.maximum(damping, LOSS_FLOOR * loss.to(damping.dtype))
+            floor = LOSS_FLOOR * loss.to(damping.dtype)
+            held_up = floor > damping
+            damping = torch.where(held_up, floor, damping)
+            state["applied_relative"] = torch.where(held_up, floor / scale, mu)  # μ as the step used it
         return damping
 
     def update(self, state: dict, failed: Tensor | None, eta: Tensor, line_search: bool,
@@ -113,7 +121,10 @@ class DampingRule:
             if failed is not None:
                 state["damping_boost"] = torch.where(failed, state["damping_boost"] * FAILURE_FACTOR, state["damping_boost"])
             return
-        mu = adapt_factor(state["relative_damping"], eta, line_search, gain_ratio, MIN_RELATIVE, MAX_RELATIVE)
+        mu = state["relative_damping"]
+        used = torch.maximum(mu, state.get("applied_relative", mu))  # a raise starts from the λ the step used
+        good, poor = step_verdict(eta, line_search, gain_ratio)
+        mu = torch.where(good, mu / FACTOR, torch.where(poor, used * FACTOR, mu))
         if failed is not None:
-            mu = torch.where(failed, mu * FAILURE_FACTOR, mu).clamp(MIN_RELATIVE, MAX_RELATIVE)
-        state["relative_damping"] = mu
+            mu = torch.where(failed, torch.maximum(mu, used) * FAILURE_FACTOR, mu)
+        state["relative_damping"] = mu.clamp(MIN_RELATIVE, MAX_RELATIVE)
