@@ -13,7 +13,7 @@ rule           λ and its update
 ``lm_taken``   absolute λ (start 1e-6); gain ratio ρ of the taken step: ρ > ¾ ÷3, ρ < ¼ ×3
 ``lm_full``    absolute λ; gain ratio of the full step η = 1 (one more loss)
 ``eta_half``   λ = μ·tr(K)/N; η ≥ 1/2 ÷3, η ≤ 1/16 ×3
-``auto``       λ = μ·tr(K)/N; η ≥ 1/4 ÷3, η ≤ 1/32 ×3 (what damping=auto does)
+``auto``       λ = μ·tr(K)/N; η ≥ 1/4 ÷3, η ≤ 1/32 ×3 (damping=auto without its floor for fresh points)
 ``eta_low``    λ = μ·tr(K)/N; η ≥ 1/8 ÷2, η ≤ 1/64 ×4
 ``eta_one``    λ = μ·tr(K)/N; η = 1 ÷2, η ≤ 1/8 ×4
 ``residual``   λ = μ‖r‖² (μ = 1e-8 at the start); η ≥ 1/2 ÷3, η ≤ 1/16 ×3
@@ -105,7 +105,7 @@ def train(problem_name: str, rule: str, steps: int, seed: int) -> float:
     metric = ErrorMetric(problem.exact, sampler.eval_points)
     opt, previous = RuleENGDW(model.parameters(), rule), None
     for _ in range(steps):
-        closure = EngineClosure(engine, sampler(), fresh_points=sampler.resamples)
+        closure = EngineClosure(engine, sampler())
         loss = float(opt.step(closure))
         update(opt, closure, engine, float(opt.diagnostics["step_size"]), loss, previous)
         previous = loss

@@ -191,7 +191,8 @@ def test_health_loads_a_history_saved_before_it_kept_the_raw_loss():
     health = RunHealth()
     health.load_state_dict({"initial_loss": 1.0, "best_loss": 0.5, "history": [[10, 0.5, 1.0, 0.0]], "active": []})
     assert health.history == [(10, 0.5, 1.0, 0.0, 0.5)]
-    assert health.watch(20, 0.4, {"step_size": 1.0}) is None
+    said = [health.watch(step, 10.0, {"step_size": 1.0}) for step in range(20, 80, 10)]
+    assert "rising" in said                                   # the loaded entry is the anchor: 10 is 20× its 0.5
 
 
 def test_a_run_without_progress_says_so_in_its_files(tmp_path):
@@ -212,8 +213,9 @@ def test_a_run_without_progress_says_so_in_its_files(tmp_path):
 
 @pytest.mark.parametrize("method", ["engd_w", "spring"])
 def test_the_default_trains_a_new_nonlinear_problem_with_fresh_points(tmp_path, method):
-    """nonlinear_disk (−Δu + u³ = f on a disk, points redrawn every step) with the defaults, 60 steps:
-    l2_rel 4e-4 – 2e-3 measured on seeds 0 and 1 (Adam: 1.3e-2 after 3 minutes); no lack of progress said."""
+    """A smoke test of the defaults on a new problem (not of the floor alone, which the tests above pin
+    down): nonlinear_disk (−Δu + u³ = f on a disk, points redrawn every step), 60 steps: l2_rel 4e-4 –
+    2e-3 measured on seeds 0 and 1 (Adam: 1.3e-2 after 3 minutes); no lack of progress said."""
     from pinnsolve import compose_config
     from pinnsolve.cli import run
 

@@ -107,7 +107,8 @@ class PerSampleClosure:
         targets: ``[B, …]`` targets, or ``None`` (then ``fn`` is called as ``fn(predictions)``).
         rows: ``"residuals"`` (objective ``½‖r‖²``) or ``"losses"`` (objective ``mean(ℓ)``).
         chunk_size: samples per ``vmap(jacrev)`` pass (bounds the ``[chunk, P]`` intermediate).
-        fresh_points: the samples are a new mini-batch at every step (see :class:`EngineClosure`).
+        fresh_points: the samples are a new mini-batch at every step (see :class:`EngineClosure`); the
+            damping floor is then a fraction of the objective (``½‖r‖²``, or ``mean(ℓ)`` with ``rows="losses"``).
 
     Raises:
         ValueError: if ``fn`` does not return shape ``(B,)``.

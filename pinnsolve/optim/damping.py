@@ -26,7 +26,7 @@ The second term applies only when the points are drawn afresh every step (the cl
 Levenberg–Marquardt choice ``λ ∝ ‖r‖²`` (Yamashita & Fukushima 2001), which vanishes as a PINN's
 residual does. Without it the line search, which judges each step on the points the step was
 computed from, keeps saying "trust more" while with ``N ≪ P`` every step fits its own points and not
-the solution: on logfp9d ``λ`` fell to ``1e-10`` and the error stalled near 0.4 on two seeds of
+the solution: on logfp9d ``λ`` fell to about ``1e-11`` and the error stalled near 0.4 on two seeds of
 three (RESULTS.md). On fixed points the line search's verdict is the right one, and the floor would
 only slow the first steps.
 
