@@ -54,7 +54,7 @@ ADVICE = {
     "stalled": ("the loss has not improved by 0.1 % over the last {w} steps: it may have reached what the network, "
                 "the points or noisy data allow (a larger network or more points help), or the step is poorly set "
                 "(with a fixed λ try optimizer.damping=auto; with a first-order method change optimizer.lr; if the points are "
-                "drawn afresh each step and the loss rises, raise the damping: see 'rising')"),
+                "drawn afresh each step and the loss drifts up, raise optimizer.damping)"),
 }
 
 
