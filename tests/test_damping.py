@@ -136,8 +136,24 @@ def test_where_the_floor_holds_the_damping_up_a_poor_step_raises_it_from_there()
     assert float(rule.value(state, J, T(1.0), fresh_points=True)) == pytest.approx(dr.FACTOR * dr.FAILURE_FACTOR * held)
 
 
-@pytest.mark.parametrize("resample", [True, False])
-def test_the_trainer_tells_the_damping_whether_its_points_are_fresh(tmp_path, resample):
+def test_the_loss_floor_is_a_setting_checked_and_said_when_ignored():
+    from pinnsolve.errors import HyperParameterError
+
+    J = torch.full((4, 3), 2.0, dtype=torch.float64)
+    rule, state = dr.DampingRule("auto", loss_floor=0.0), {}
+    rule.init_state(state, T(0.0))
+    assert float(rule.value(state, J, T(100.0), fresh_points=True)) == pytest.approx(12 * dr.INITIAL_RELATIVE_DAMPING)
+    theta = torch.nn.Parameter(torch.zeros(3))
+    assert ENGDW([theta], loss_floor=1e-2).damping_rule.loss_floor == 1e-2
+    for make in (lambda: ENGDW([theta], loss_floor=-1.0), lambda: ENGD([theta], loss_floor=-1.0)):
+        with pytest.raises(HyperParameterError, match="loss_floor"):
+            make()
+    with pytest.warns(UserWarning, match="loss_floor=0.0 is read only by the adaptive damping"):
+        SPRING([theta], damping=1e-8, loss_floor=0.0)
+
+
+@pytest.mark.parametrize("resample,floor", [(True, 1e-4), (False, 1e-4), (True, 0.0)])
+def test_the_trainer_tells_the_damping_whether_its_points_are_fresh(tmp_path, resample, floor):
     import csv
 
     from pinnsolve import compose_config
@@ -145,15 +161,16 @@ def test_the_trainer_tells_the_damping_whether_its_points_are_fresh(tmp_path, re
 
     cfg = compose_config(["problem=poisson5d", "problem.n_interior=40", "problem.n_boundary=20", "model.hidden=[16]",
                           "optimizer=engd_w", "trainer.max_steps=25", "trainer.log_every=1", f"trainer.resample={resample}",
+                          f"optimizer.loss_floor={floor}",
                           "trainer.progress=false", "trainer.plots=false"])
     run(cfg, tmp_path)
     rows = [r for r in csv.DictReader(open(tmp_path / "metrics.csv")) if r["damping"]]
     ratio = [float(r["damping"]) / float(r["loss"]) for r in rows]
-    if resample:
+    if resample and floor > 0:
         assert min(ratio) >= dr.LOSS_FLOOR * (1 - 1e-9)
         assert any(r == pytest.approx(dr.LOSS_FLOOR, rel=1e-9) for r in ratio)   # the floor did hold λ up
     else:
-        assert min(ratio) < 0.1 * dr.LOSS_FLOOR                                # fixed points: no floor
+        assert min(ratio) < 0.1 * dr.LOSS_FLOOR                                # fixed points or loss_floor=0: none
 
 
 def test_lack_of_progress_is_named_once_with_its_cause():

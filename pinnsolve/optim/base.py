@@ -28,12 +28,14 @@ and LR schedulers work unchanged.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
 from ..parameters import ParameterLayout
-from .damping import DampingRule
+from .damping import LOSS_FLOOR, DampingRule
 from .kernel import effective_dimension
 from .rows import Rows
 from .step_rules import gain_ratio, grid_exponent, grid_line_search
@@ -47,7 +49,8 @@ class NaturalGradientOptimizer(Optimizer):
             closure's ``layout`` (a closure without one is taken to differentiate exactly ``params``,
             in order).
         defaults: hyper-parameters; must contain ``lr``, ``line_search`` and
-            ``effective_dimension``; damped methods also ``damping`` and ``adaptive_damping``.
+            ``effective_dimension``; damped methods also ``damping`` and ``adaptive_damping`` (and
+            optionally ``loss_floor``, default :data:`~pinnsolve.optim.damping.LOSS_FLOOR`).
     """
 
     requires_jacobian = True
@@ -61,7 +64,14 @@ class NaturalGradientOptimizer(Optimizer):
         self.diagnostics: dict[str, Tensor] = {}
         self._columns_cache: tuple | None = None
         group = self.param_groups[0]
-        self.damping_rule = DampingRule(group["damping"], group["adaptive_damping"]) if self.damped else None
+        self.damping_rule = None
+        if self.damped:
+            floor = group.get("loss_floor", LOSS_FLOOR)
+            self.damping_rule = DampingRule(group["damping"], group["adaptive_damping"], floor)
+            if floor != LOSS_FLOOR and not self.damping_rule.adaptive:
+                warnings.warn(f"{type(self).__name__}: loss_floor={floor} is read only by the adaptive damping "
+                              f"(damping='auto' or adaptive_damping=True); with the fixed damping={group['damping']} "
+                              "it is ignored")
 
     # ---- parameters and their columns -------------------------------------------------------
     def _trainable(self) -> list[Tensor]:

@@ -22,7 +22,8 @@ A raise (poor step, failed Cholesky) starts from the ``λ`` the step used, ``max
 the floor below held ``λ`` up, multiplying a ``μ`` far below it would not raise ``λ`` at all.
 
 The second term applies only when the points are drawn afresh every step (the closure's
-``fresh_points``): ``λ`` never falls below :data:`LOSS_FLOOR` times the loss ``L_k = ½‖r_k‖²``, the
+``fresh_points``): ``λ`` never falls below ``ε`` (``loss_floor``, default :data:`LOSS_FLOOR`) times
+the loss ``L_k = ½‖r_k‖²``, the
 Levenberg–Marquardt choice ``λ ∝ ‖r‖²`` (Yamashita & Fukushima 2001), which vanishes as a PINN's
 residual does. Without it the line search, which judges each step on the points the step was
 computed from, keeps saying "trust more" while with ``N ≪ P`` every step fits its own points and not
@@ -65,11 +66,13 @@ def step_verdict(eta: Tensor, line_search: bool, gain_ratio: Tensor | None) -> t
 
 
 def adapt_factor(value: Tensor, eta: Tensor, line_search: bool, gain_ratio: Tensor | None,
-                 low: float, high: float) -> Tensor:
-    """``value`` divided by :data:`FACTOR` after a good step, multiplied by it after a poor one, clamped
-    (:func:`step_verdict`). Shared by the damping rule (``μ``) and Sven's adaptive truncation (``rtol``)."""
+                 low: float, high: float, raise_from: Tensor | None = None) -> Tensor:
+    """``value`` divided by :data:`FACTOR` after a good step, ``raise_from`` (default ``value``) multiplied by
+    it after a poor one, clamped (:func:`step_verdict`). Shared by the damping rule (``μ``) and Sven's
+    adaptive truncation (``rtol``)."""
     good, poor = step_verdict(eta, line_search, gain_ratio)
-    return torch.where(good, value / FACTOR, torch.where(poor, value * FACTOR, value)).clamp(low, high)
+    raised = (value if raise_from is None else raise_from) * FACTOR
+    return torch.where(good, value / FACTOR, torch.where(poor, raised, value)).clamp(low, high)
 
 
 class DampingRule:
@@ -78,9 +81,11 @@ class DampingRule:
     Args:
         damping: a number ``λ > 0`` (fixed, or the adaptive start ``λ₀``), or ``"auto"``.
         adaptive: adapt ``λ`` (implied by ``"auto"``).
+        loss_floor: ``ε`` of the adaptive ``λ ≥ εL`` with fresh points (``0``: none).
     """
 
-    def __init__(self, damping: float | str, adaptive: bool = False):
+    def __init__(self, damping: float | str, adaptive: bool = False, loss_floor: float = LOSS_FLOOR):
+        self.loss_floor = float(loss_floor)
         self.auto = damping == "auto"
         self.adaptive = adaptive or self.auto
         self.initial = None if self.auto else float(damping)
@@ -98,7 +103,7 @@ class DampingRule:
 
     def value(self, state: dict, rows, loss: Tensor | None = None, fresh_points: bool = False) -> Tensor:
         """This step's ``λ`` (0-d) for :class:`~pinnsolve.optim.rows.Rows` (or a plain ``J``), the loss at
-        the step's start and whether its points are freshly drawn (then ``λ ≥`` :data:`LOSS_FLOOR` ``· L``)."""
+        the step's start and whether its points are freshly drawn (then ``λ ≥ ε L``, ``ε`` = ``loss_floor``)."""
         if not self.adaptive:
             return state["damping"] * state["damping_boost"]
         scale = kernel_scale(rows) if isinstance(rows, Tensor) else rows.kernel_scale()
@@ -107,8 +112,8 @@ class DampingRule:
             mu = torch.where(mu < 0, (self.initial / scale).clamp(MIN_RELATIVE, MAX_RELATIVE), mu)
             state["relative_damping"] = mu
         damping, state["applied_relative"] = mu * scale, mu
-        if fresh_points and loss is not None:
-            floor = LOSS_FLOOR * loss.to(damping.dtype)
+        if fresh_points and loss is not None and self.loss_floor > 0:
+            floor = self.loss_floor * loss.to(damping.dtype)
             held_up = floor > damping
             damping = torch.where(held_up, floor, damping)
             state["applied_relative"] = torch.where(held_up, floor / scale, mu)  # μ as the step used it
@@ -123,8 +128,7 @@ class DampingRule:
             return
         mu = state["relative_damping"]
         used = torch.maximum(mu, state.get("applied_relative", mu))  # a raise starts from the λ the step used
-        good, poor = step_verdict(eta, line_search, gain_ratio)
-        mu = torch.where(good, mu / FACTOR, torch.where(poor, used * FACTOR, mu))
+        mu = adapt_factor(mu, eta, line_search, gain_ratio, MIN_RELATIVE, MAX_RELATIVE, raise_from=used)
         if failed is not None:
-            mu = torch.where(failed, torch.maximum(mu, used) * FAILURE_FACTOR, mu)
-        state["relative_damping"] = mu.clamp(MIN_RELATIVE, MAX_RELATIVE)
+            mu = torch.where(failed, torch.maximum(mu, used) * FAILURE_FACTOR, mu).clamp(MIN_RELATIVE, MAX_RELATIVE)
+        state["relative_damping"] = mu

@@ -15,6 +15,7 @@ from torch import Tensor
 
 from . import kernel as kn
 from .base import NaturalGradientOptimizer
+from .damping import LOSS_FLOOR
 from .rows import Rows
 from .validation import check_damping, check_positive, check_range
 
@@ -30,6 +31,7 @@ class ENGD(NaturalGradientOptimizer):
         line_search: grid line search over ``η ∈ {2⁰, …, 2⁻³⁰}`` (one batched pass).
         gramian_average: ``β ∈ [0, 1)``; ``0`` uses this step's Gramian only.
         adaptive_damping: adapt a numeric ``damping`` from there (:mod:`~pinnsolve.optim.damping`).
+        loss_floor: ``ε`` of the adaptive ``λ ≥ εL`` with fresh points (``0``: off).
         effective_dimension: log ``d_eff(λ)/N`` (costs an eigendecomposition of ``K``).
 
     Example:
@@ -38,12 +40,15 @@ class ENGD(NaturalGradientOptimizer):
     """
 
     def __init__(self, params, lr: float = 1.0, damping: float | str = "auto", line_search: bool = True,
-                 gramian_average: float = 0.0, adaptive_damping: bool = False, effective_dimension: bool = False):
+                 gramian_average: float = 0.0, adaptive_damping: bool = False, effective_dimension: bool = False,
+                 loss_floor: float = LOSS_FLOOR):
         check_positive("lr", lr, label="learning rate")
         check_damping(damping, allow_zero=True)
         check_range("gramian_average", gramian_average, 0.0, 1.0)
+        check_positive("loss_floor", loss_floor, allow_zero=True)
         defaults = dict(lr=lr, damping=damping, line_search=bool(line_search), gramian_average=float(gramian_average),
-                        adaptive_damping=bool(adaptive_damping), effective_dimension=bool(effective_dimension))
+                        adaptive_damping=bool(adaptive_damping), effective_dimension=bool(effective_dimension),
+                        loss_floor=float(loss_floor))
         super().__init__(params, defaults)
 
     def direction(self, rows: Rows, damping: Tensor, state: dict, group: dict):

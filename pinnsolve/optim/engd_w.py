@@ -17,6 +17,7 @@ the kernel anyway. ``solver="nystrom"`` or ``"cg"`` replace the exact solve.
 
 from __future__ import annotations
 
+from .damping import LOSS_FLOOR
 from .natural_gradient import ZERO_DAMPING, NaturalGradient  # noqa: F401  (ZERO_DAMPING: the refusal's reason)
 
 
@@ -31,6 +32,7 @@ class ENGDW(NaturalGradient):
             and ``λ`` is raised ×10 (``diagnostics["cholesky_retries"]`` counts them).
         line_search: grid line search over ``η ∈ {2⁰, …, 2⁻³⁰}``.
         adaptive_damping: adapt a numeric ``damping`` from there.
+        loss_floor: ``ε`` of the adaptive ``λ ≥ εL`` with fresh points (``0``: off).
         effective_dimension: log ``d_eff(λ)/N``.
         space, solver, sketch_size, variant, shift, tol, max_iters, preconditioner: the solve
             (:class:`~pinnsolve.optim.natural_gradient.NaturalGradient`).
@@ -44,8 +46,8 @@ class ENGDW(NaturalGradient):
                  adaptive_damping: bool = False, effective_dimension: bool = False, space: str = "auto",
                  solver: str = "cholesky", sketch_size: int | float = 0.1, variant: str = "gpu_efficient",
                  shift: str | float = "relative", tol: float = 1e-10, max_iters: int | None = None,
-                 preconditioner: str = "nystrom"):
+                 preconditioner: str = "nystrom", loss_floor: float = LOSS_FLOOR):
         super().__init__(params, lr=lr, damping=damping, momentum=0.0, norm_constraint=None, line_search=line_search,
                          adaptive_damping=adaptive_damping, effective_dimension=effective_dimension, solver=solver,
                          space=space, sketch_size=sketch_size, variant=variant, shift=shift, tol=tol,
-                         max_iters=max_iters, preconditioner=preconditioner)
+                         max_iters=max_iters, preconditioner=preconditioner, loss_floor=loss_floor)

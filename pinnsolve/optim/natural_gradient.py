@@ -25,6 +25,7 @@ from torch import Tensor
 
 from . import kernel as kn
 from .base import NaturalGradientOptimizer
+from .damping import LOSS_FLOOR
 from .rows import Rows
 from .sketch import VARIANTS, sketch_columns
 from .solvers import PRECONDITIONERS, SOLVERS, make_solver
@@ -37,11 +38,13 @@ ZERO_DAMPING = ("λ = 0 leaves K + λI singular whenever N > P or J loses rank; 
 
 
 def natural_gradient_defaults(lr, damping, momentum, norm_constraint, line_search, adaptive_damping, effective_dimension,
-                              solver, space, sketch_size, variant, shift, tol, max_iters, preconditioner) -> dict:
+                              solver, space, sketch_size, variant, shift, tol, max_iters, preconditioner,
+                              loss_floor=LOSS_FLOOR) -> dict:
     """Validated hyper-parameters of :class:`NaturalGradient`."""
     check_positive("lr", lr, label="learning rate")
     check_damping(damping, why_zero=ZERO_DAMPING)
     check_range("momentum", momentum, 0.0, 1.0)
+    check_positive("loss_floor", loss_floor, allow_zero=True)
     if norm_constraint is not None:
         check_positive("norm_constraint", norm_constraint)
     check_choice("solver", solver, SOLVERS)
@@ -58,7 +61,7 @@ def natural_gradient_defaults(lr, damping, momentum, norm_constraint, line_searc
     check_int("max_iters", max_iters, 1, allow_none=True)
     check_choice("preconditioner", preconditioner, PRECONDITIONERS)
     return dict(lr=lr, damping=damping, momentum=float(momentum), norm_constraint=norm_constraint,
-                line_search=bool(line_search), adaptive_damping=bool(adaptive_damping),
+                line_search=bool(line_search), adaptive_damping=bool(adaptive_damping), loss_floor=float(loss_floor),
                 effective_dimension=bool(effective_dimension), solver=solver, space=space, sketch_size=sketch_size,
                 variant=variant, shift=shift, tol=float(tol), max_iters=max_iters, preconditioner=preconditioner)
 
@@ -74,6 +77,8 @@ class NaturalGradient(NaturalGradientOptimizer):
         norm_constraint: ``C`` of the cap ``min(η, √C/‖φ‖)`` of a fixed step, or ``None``.
         line_search: grid line search over ``η ∈ {2⁰, …, 2⁻³⁰}`` instead of the fixed step.
         adaptive_damping: adapt a numeric ``damping`` from there.
+        loss_floor: ``ε`` of the adaptive ``λ ≥ εL`` when the closure's points are fresh (``0``: off;
+            :mod:`~pinnsolve.optim.damping`).
         effective_dimension: log ``d_eff(λ)/N`` (gathers ``K``: an eigendecomposition per step).
         solver: ``"cholesky"``, ``"nystrom"`` or ``"cg"`` (:mod:`~pinnsolve.optim.solvers`).
         space: the Cholesky solver's ``"auto"`` (smaller of ``K`` and ``G``), ``"sample"`` or ``"parameter"``.
@@ -85,10 +90,11 @@ class NaturalGradient(NaturalGradientOptimizer):
                  norm_constraint: float | None = None, line_search: bool = True, adaptive_damping: bool = False,
                  effective_dimension: bool = False, solver: str = "cholesky", space: str = "auto",
                  sketch_size: int | float = 0.1, variant: str = "gpu_efficient", shift: str | float = "relative",
-                 tol: float = 1e-10, max_iters: int | None = None, preconditioner: str = "nystrom"):
+                 tol: float = 1e-10, max_iters: int | None = None, preconditioner: str = "nystrom",
+                 loss_floor: float = LOSS_FLOOR):
         defaults = natural_gradient_defaults(lr, damping, momentum, norm_constraint, line_search, adaptive_damping,
                                              effective_dimension, solver, space, sketch_size, variant, shift, tol,
-                                             max_iters, preconditioner)
+                                             max_iters, preconditioner, loss_floor)
         super().__init__(params, defaults)
         self.solver = make_solver(solver, space, sketch_size, variant, shift, tol, max_iters, preconditioner)
         self._info: dict[str, Tensor] = {}

@@ -12,6 +12,7 @@ the applied step is the bias-corrected ``d_k = φ_k / √(1 − μ^{2k})`` (``k 
 
 from __future__ import annotations
 
+from .damping import LOSS_FLOOR
 from .natural_gradient import NaturalGradient
 
 
@@ -26,6 +27,7 @@ class SPRING(NaturalGradient):
         norm_constraint: ``C > 0`` of the norm cap, or ``None`` for no cap.
         line_search: use the grid line search instead of the fixed, capped step.
         adaptive_damping: adapt a numeric ``damping`` from there.
+        loss_floor: ``ε`` of the adaptive ``λ ≥ εL`` with fresh points (``0``: off).
         effective_dimension: log ``d_eff(λ)/N``.
         space, solver, sketch_size, variant, shift, tol, max_iters, preconditioner: the solve
             (:class:`~pinnsolve.optim.natural_gradient.NaturalGradient`).
@@ -35,8 +37,10 @@ class SPRING(NaturalGradient):
                  norm_constraint: float | None = 1e-3, line_search: bool = False, adaptive_damping: bool = False,
                  effective_dimension: bool = False, space: str = "auto", solver: str = "cholesky",
                  sketch_size: int | float = 0.1, variant: str = "gpu_efficient", shift: str | float = "relative",
-                 tol: float = 1e-10, max_iters: int | None = None, preconditioner: str = "nystrom"):
+                 tol: float = 1e-10, max_iters: int | None = None, preconditioner: str = "nystrom",
+                 loss_floor: float = LOSS_FLOOR):
         super().__init__(params, lr=lr, damping=damping, momentum=momentum, norm_constraint=norm_constraint,
                          line_search=line_search, adaptive_damping=adaptive_damping,
                          effective_dimension=effective_dimension, solver=solver, space=space, sketch_size=sketch_size,
-                         variant=variant, shift=shift, tol=tol, max_iters=max_iters, preconditioner=preconditioner)
+                         variant=variant, shift=shift, tol=tol, max_iters=max_iters, preconditioner=preconditioner,
+                         loss_floor=loss_floor)
