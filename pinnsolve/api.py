@@ -26,7 +26,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from .checkpoint import CHECKPOINT_NAME
 from .errors import ConfigError, RunDirectoryError
 from .problem import Problem
-from .run_files import atomic_write_text
+from .run_files import atomic_write_text, check_no_links_out
 
 JOB_LOG = "pinnsolve.log"  # the name Hydra gives a command-line run's job log (hydra.job.name = pinnsolve)
 
@@ -110,7 +110,12 @@ def _job_log(path: Path):
 
 
 def _claim(run_dir: Path, resume, overwrite: bool) -> None:
-    """Refuse to write a new run over an existing one unless asked to; create the directory."""
+    """Refuse to write a new run over an existing one unless asked to; create the directory.
+
+    A run to continue must hold no symbolic link out of it (its job log is appended to).
+    """
+    if resume is not None:
+        check_no_links_out(run_dir)
     if resume is None and (run_dir / CHECKPOINT_NAME).exists():
         if not overwrite:
             raise RunDirectoryError(

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from .errors import ConfigError, RunDirectoryError
-from .run_files import atomic_write_bytes
+from .run_files import atomic_write_bytes, check_no_links_out
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -55,7 +55,11 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
 
 
 def locate_checkpoint(resume: str | os.PathLike) -> Path:
-    """``resume`` may be a run directory or a checkpoint file."""
+    """``resume`` may be a run directory or a checkpoint file.
+
+    Its directory is checked first: no entry may be a symbolic link out of it
+    (:func:`~pinnsolve.run_files.check_no_links_out`).
+    """
     path = Path(resume).expanduser()
     if path.is_dir():
         path = path / CHECKPOINT_NAME
@@ -64,6 +68,7 @@ def locate_checkpoint(resume: str | os.PathLike) -> Path:
             f"resume={resume}: no checkpoint found at {path}. Pass the run directory of an earlier run "
             f"(it holds {CHECKPOINT_NAME}) or the path of a checkpoint file."
         )
+    check_no_links_out(path.parent)
     return path
 
 

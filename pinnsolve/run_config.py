@@ -1,19 +1,27 @@
 """Resuming a run with its own configuration, safely.
 
-A run directory may come from someone else, so what it holds is data, never code:
+A run directory may come from someone else, so a resume takes only data from it:
 
-- the configuration is taken from the checkpoint (or ``.hydra/config.yaml`` for older runs) and
-  every ``_target_`` in it must be one that pinnsolve's own config groups name, at its place
-  (``problem``, ``model``, ``optimizer``, ``trainer``); anything else is refused;
+- the configuration is taken from the checkpoint (or ``.hydra/config.yaml`` for older runs): the
+  settings of ``problem``, ``model``, ``optimizer`` and ``trainer`` and the seed. Every ``_target_``
+  in it must be one that pinnsolve's own config groups name, at its place; anything else is refused;
+- no ``${…}`` interpolation in it is resolved: a value holding one is refused (it could read this
+  user's environment, ``${oc.env:…}``, and carry it into a file name or a URL);
+- the logger is never taken from it: loggers, their directories and URIs come from this command
+  line (or the defaults, ``metrics.csv`` only), so nothing is written or sent outside the run
+  directory that the user did not ask for;
+- no entry of the run directory may be a symbolic link out of it
+  (:func:`~pinnsolve.run_files.check_no_links_out`, run by :func:`~pinnsolve.checkpoint.locate_checkpoint`);
 - a problem loaded from a user's Python file (``problem=from_file``) runs that file: resuming it
   needs ``problem=from_file problem.path=<the same file>`` on the command line, as the user's consent;
 - a checkpoint whose problem or optimizer differs from the run directory's ``.hydra/config.yaml``
   does not belong to that run and is refused;
 - the checkpoint is read with ``torch.load(..., weights_only=True)`` (:mod:`pinnsolve.checkpoint`).
 
-``trainer.*`` overrides given with ``resume=`` apply (e.g. a larger ``trainer.max_steps``); any
-other override is reported and ignored. The merged configuration replaces the run's
-``.hydra/config.yaml`` and the applied overrides are appended to ``.hydra/resumes.yaml``.
+``trainer.*`` and ``logger`` overrides given with ``resume=`` apply (e.g. a larger
+``trainer.max_steps``); any other override is reported and ignored. The merged configuration
+replaces the run's ``.hydra/config.yaml`` and the applied overrides are appended to
+``.hydra/resumes.yaml``.
 """
 
 from __future__ import annotations
@@ -65,6 +73,32 @@ def _targets(node, path: str = ""):
             yield from _targets(value, f"{path}[{i}]")
 
 
+def _strings(node, path: str = ""):
+    """``(key path, text)`` of every string key and value, at any depth."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            where = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str):
+                yield where, key
+            yield from _strings(value, where)
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _strings(value, f"{path}[{i}]")
+    elif isinstance(node, str):
+        yield path, node
+
+
+def refuse_interpolations(config: dict, source: str | Path) -> None:
+    """Refuse a saved configuration holding ``${…}``: a run directory's values are never resolved."""
+    for path, text in _strings(config):
+        if "${" in text:
+            raise ConfigError(
+                f"resume: {source} holds the interpolation '{text}' at '{path}'. A run directory holds data only; "
+                "interpolations from it are never resolved (they could read your environment). Start a new run "
+                "with the settings you want instead"
+            )
+
+
 def check_targets(config: dict, source: str | Path) -> None:
     """Refuse a configuration whose ``_target_`` values are not pinnsolve's own."""
     known = known_targets()
@@ -80,8 +114,9 @@ def check_targets(config: dict, source: str | Path) -> None:
 def saved_config(checkpoint: Path, state: dict | None = None, allow_solve_runs: bool = False) -> dict:
     """The run's resolved configuration: from the checkpoint, else ``.hydra/config.yaml`` beside it.
 
-    Every ``_target_`` in it must be pinnsolve's own (:func:`check_targets`). A ``solve()`` run's
-    problem is a Python object the configuration cannot rebuild: refused unless ``allow_solve_runs``.
+    Every ``_target_`` in it must be pinnsolve's own (:func:`check_targets`) and no value may hold an
+    interpolation (:func:`refuse_interpolations`). A ``solve()`` run's problem is a Python object the
+    configuration cannot rebuild: refused unless ``allow_solve_runs``.
     """
     state = state if state is not None else load_checkpoint(checkpoint)
     config = state.get("config")
@@ -91,6 +126,7 @@ def saved_config(checkpoint: Path, state: dict | None = None, allow_solve_runs: 
         if not source.is_file():
             raise ConfigError(f"resume: {checkpoint} carries no configuration and {source} does not exist")
         config = yaml.safe_load(source.read_text())
+    refuse_interpolations(config, source)  # before anything reads a value
     if not isinstance(config, dict) or not all(isinstance(config.get(g), dict) for g in ("problem", "model", "optimizer")):
         raise ConfigError(f"resume: {source} does not hold a pinnsolve configuration")
     _rename_old_targets(config)
@@ -136,22 +172,56 @@ def parse_overrides(overrides: list[str]) -> list[tuple[str, object, str]]:
     return [(o.key_or_group, o.value(), o.input_line) for o in parsed]
 
 
-def resumed_config(resume: str, overrides: list[str]) -> tuple[DictConfig, Path]:
-    """The configuration to continue ``resume`` with, and its run directory (see the module doc)."""
+def _option(group: str, target) -> str | None:
+    """The config-group option (``tensorboard``) whose file names ``target``."""
+    root = Path(str(importlib.resources.files("pinnsolve.configs"))) / group
+    for file in sorted(root.glob("*.yaml")):
+        node = yaml.safe_load(file.read_text()) or {}
+        if isinstance(node, dict) and node.get("_target_") == target:
+            return file.stem
+    return None
+
+
+def _take_logger(config: DictConfig, saved: dict, logger: DictConfig | None) -> None:
+    """Put this command line's logger in ``config``; say so when the run had another one."""
+    if "logger" in config:
+        del config["logger"]
+    if logger is not None:
+        config.logger = OmegaConf.create(OmegaConf.to_container(logger))
+    ours = logger.get("_target_") if logger is not None else None
+    theirs = saved.get("logger", {}).get("_target_") if isinstance(saved.get("logger"), dict) else None
+    if theirs is not None and theirs != ours:
+        name = _option("logger", theirs)
+        again = f"add logger={name} to log there again (in the run directory, or where you say)" if name else ""
+        log.warning(f"resuming: the run was logged with {name or theirs}; a resume takes loggers from the command "
+                    f"line only, never from the run directory{'; ' + again if again else ''}")
+
+
+def resumed_config(resume: str, overrides: list[str], logger: DictConfig | None = None) -> tuple[DictConfig, Path]:
+    """The configuration to continue ``resume`` with, and its run directory (see the module doc).
+
+    ``logger`` is the logger node of this command line's configuration (its defaults when the user
+    named none); the run directory's own logger node is dropped.
+    """
     checkpoint = locate_checkpoint(resume)
     run_dir = checkpoint.parent
-    config = OmegaConf.create(saved_config(checkpoint))
+    saved = saved_config(checkpoint)
+    config = OmegaConf.create(saved)
+    _take_logger(config, saved, logger)
     applied, ignored, path_given = [], [], None
     for key, value, text in parse_overrides(overrides):
         if key.startswith("trainer."):
             OmegaConf.update(config, key, value, force_add=True)
             applied.append(text)
+        elif key == "logger" or key.startswith("logger."):
+            applied.append(text)  # already in the command line's logger node
         elif key == "problem.path":
             path_given = value
         elif key not in ("resume", "problem") and not key.startswith("hydra"):
             ignored.append(text)
     for text in ignored:
-        log.warning(f"resuming with the run's own config; ignoring override '{text}' (only trainer.* overrides apply)")
+        log.warning(f"resuming with the run's own config; ignoring override '{text}' (only trainer.* and logger "
+                    "overrides apply)")
     if config.problem._target_ == FROM_FILE_TARGET:
         saved_path = Path(str(config.problem.path)).expanduser().resolve()
         if path_given is None or Path(str(path_given)).expanduser().resolve() != saved_path:

@@ -4,6 +4,9 @@
   optimizer's diagnostics; evaluation columns are blank between evaluations);
 - ``summary.json``: final metrics, steps, wall time, device, dtype;
 - ``checkpoint.pt``: see :mod:`pinnsolve.checkpoint`.
+
+A run directory may come from someone else: :func:`check_no_links_out` refuses one in which any
+entry is a symbolic link that leads out of it, before anything in it is read or written.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import os
 import tempfile
 import time
 from pathlib import Path
+
+from .errors import RunDirectoryError
 
 BASE_COLUMNS = ["step", "time_s", "loss", "l2_rms", "l2_rel"]
 
@@ -49,6 +54,39 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 def write_json(path: str | os.PathLike, obj: dict) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def _leads_out(link: Path, root: Path) -> str | None:
+    """Where ``link`` points when that is outside ``root`` (or nowhere that resolves), else ``None``."""
+    try:
+        target = link.resolve(strict=False)
+    except (OSError, RuntimeError):  # a loop of links
+        return f"{os.readlink(link)} (a loop of links)"
+    return None if target == root or target.is_relative_to(root) else str(target)
+
+
+def check_no_links_out(run_dir: str | os.PathLike) -> None:
+    """Refuse a run directory holding a symbolic link (at any depth) that leads out of it.
+
+    Resuming writes ``.hydra/config.yaml``, ``metrics.csv`` and the job log, and reads the checkpoint;
+    through a link, a directory from elsewhere could make those reads and writes land anywhere.
+    Links that stay inside (wandb's ``latest-run``, say) are fine; the directory itself may be a link.
+
+    Raises:
+        RunDirectoryError: naming the link, where it leads and what to do.
+    """
+    root = Path(run_dir).resolve()
+    if not root.is_dir():
+        return
+    for parent, directories, files in os.walk(root, followlinks=False):
+        for name in [*directories, *files]:
+            entry = Path(parent) / name
+            if entry.is_symlink() and (target := _leads_out(entry, root)) is not None:
+                raise RunDirectoryError(
+                    f"{root}: '{entry.relative_to(root)}' is a symbolic link to {target}, outside the run directory. "
+                    "pinnsolve never follows a run directory's files out of it (a run from elsewhere could make it "
+                    "write there): replace the link with the file itself, or copy the run without links (cp -rL)"
+                )
 
 
 def _complete(row: dict, columns: list[str]) -> bool:
