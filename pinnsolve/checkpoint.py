@@ -60,7 +60,7 @@ def locate_checkpoint(resume: str | os.PathLike) -> Path:
     Its directory is checked first: no entry may be a symbolic link out of it
     (:func:`~pinnsolve.run_files.check_no_links_out`).
     """
-    path = Path(resume).expanduser()
+    path = Path(str(resume)).expanduser()
     if path.is_dir():
         path = path / CHECKPOINT_NAME
     if not path.is_file():
@@ -92,7 +92,38 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         ) from None
     if not isinstance(state, dict) or "model" not in state or "step" not in state:
         raise ConfigError(f"cannot load checkpoint {path}: it is not a pinnsolve checkpoint (no model state and step)")
+    step, weights = state["step"], state["model"]
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ConfigError(f"cannot load checkpoint {path}: its step is {step!r}, not a count of steps; the file is "
+                          "damaged or was not written by pinnsolve")
+    if not isinstance(weights, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items()):
+        raise ConfigError(f"cannot load checkpoint {path}: its model state is not a table of named tensors; the file "
+                          "is damaged or was not written by pinnsolve")
     return state
+
+
+def check_weights(weights: dict, model: torch.nn.Module, path: str | os.PathLike) -> None:
+    """The checkpoint's ``weights`` must be ``model``'s (same names and shapes) and finite.
+
+    Raises:
+        ConfigError: naming the first mismatch (missing, unexpected or differently shaped tensors) or
+            the non-finite tensors, in one line.
+    """
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in weights]
+    extra = [k for k in weights if k not in expected]
+    shapes = [f"'{k}' is {list(weights[k].shape)} there but {list(v.shape)} here" for k, v in expected.items()
+              if k in weights and weights[k].shape != v.shape]
+    if missing or extra or shapes:
+        found = "; ".join([*shapes[:3], *([f"missing {missing[:3]}"] if missing else []),
+                           *([f"unexpected {extra[:3]}"] if extra else [])])
+        raise ConfigError(f"{path} holds the weights of another network ({found}): the network's settings "
+                          "(model.hidden, the problem's inputs and outputs) must be those the run was trained with")
+    broken = [k for k, v in weights.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if broken:
+        raise ConfigError(f"{path} holds NaN or infinite weights ({', '.join(broken[:4])}): no prediction or step can "
+                          "come from them. pinnsolve never checkpoints a diverged state, so the file was damaged or "
+                          "written elsewhere: use an earlier copy of the run, or start a new one")
 
 
 def check_compatible(state: dict, path: str | os.PathLike, problem_name: str, optimizer) -> None:

@@ -28,6 +28,7 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from . import distributed as dd
 from .device import resolve_dtype
+from .config_settings import check_settings
 from .errors import ConfigError, PinnsolveError
 from .run_config import resumed_config
 from .run_files import write_json
@@ -77,6 +78,7 @@ def build(cfg: DictConfig, run_dir: str | Path, problem=None):
         raise _missing(exc) from exc
     except OmegaConfBaseException as exc:
         raise ConfigError(f"the configuration does not resolve: {exc}") from exc
+    check_settings(config)
     problem = problem if problem is not None else _instantiate(cfg.problem, "problem")
     torch.manual_seed(seed)
     dtype = resolve_dtype(cfg.trainer.dtype)

@@ -26,7 +26,7 @@ from . import forward_laplacian as fl
 from .batches import Batch
 from .distributed import row_range
 from .jet import FunctionJet
-from .residual_plan import Plan, plan_condition
+from .residual_plan import Plan, plan_condition, traced_error
 from .workspace import Workspace
 from .parameters import ParameterLayout
 from .problem import Condition, Problem
@@ -101,6 +101,12 @@ class ResidualEngine:
                 self.n_outputs = self.model(x[:1]).shape[-1]
             values = {k: v.detach() for k, v in coef.of(self.params()).items()}
             self._plans[condition.name] = plan_condition(condition, self.model, self.mode, x, y, self.n_outputs, values)
+            try:  # the probe called the residual on one concrete point; training calls it under vmap
+                with torch.no_grad():
+                    self._condition_residual(condition, self.params(), x[:2], None if y is None else y[:2])
+            except Exception as exc:  # noqa: BLE001 - re-raised with how residuals are called
+                del self._plans[condition.name]
+                raise traced_error(condition.name, "residual", exc) from exc
         return self._plans[condition.name]
 
     def paths(self) -> dict[str, str]:

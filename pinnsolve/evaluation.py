@@ -15,6 +15,8 @@ import torch
 from torch import Tensor, nn
 from torch.func import vmap
 
+from .errors import ConfigError
+
 
 class ErrorMetric:
     """Caches ``u⋆`` on the evaluation points and measures a model against it.
@@ -30,10 +32,32 @@ class ErrorMetric:
         self.points, self.chunk = points, chunk
         self.names = list(output_names) if output_names and len(output_names) > 1 else []
         width = max(1, len(self.names))
-        self.reference = torch.cat([vmap(exact)(block) for block in points.split(chunk)]).reshape(len(points), -1)
+        self.reference = self._reference(exact, points, chunk)
         if self.reference.shape[1] != width:
-            raise ValueError(f"the exact solution gives {self.reference.shape[1]} value(s) per point, but the problem "
-                             f"has {width} output(s): return one value per output (a vector [m] for a system)")
+            raise ConfigError(f"the exact solution gives {self.reference.shape[1]} value(s) per point, but the problem "
+                              f"has {width} output(s): return one value per output (a vector [m] for a system)")
+        bad = ~torch.isfinite(self.reference).all(dim=1)
+        if bad.any():
+            first = points[bad.nonzero()[0, 0]].tolist()
+            raise ConfigError(
+                f"the exact solution is NaN or infinite at {int(bad.sum())} of {len(points)} evaluation points (first "
+                f"at x = {[round(v, 6) for v in first]}), so every error against it would be NaN. Fix exact(x) there, "
+                "or leave exact out of the Problem"
+            )
+
+    @staticmethod
+    def _reference(exact, points: Tensor, chunk: int) -> Tensor:
+        """``u⋆`` at ``points``: ``[M, m]``; a function written for a batch or for numpy is one clear error."""
+        try:
+            return torch.cat([vmap(exact)(block) for block in points.split(chunk)]).reshape(len(points), -1)
+        except Exception as exc:  # noqa: BLE001 - re-raised with how exact(x) is called
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise ConfigError(
+                f"the exact solution failed ({type(exc).__name__}: {first}). exact(x) is called for ONE point: x has "
+                f"shape [{points.shape[1]}] (write x[0] for its first coordinate, not x[:, 0]); it is batched with "
+                "torch.func.vmap, so it must stay in torch (no numpy, .item() or Python if on a value: use "
+                "torch.where) and return a scalar (a vector [m] for a system)"
+            ) from exc
 
     @torch.no_grad()
     def predict(self, model: nn.Module, points: Tensor | None = None) -> Tensor:

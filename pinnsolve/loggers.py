@@ -87,8 +87,8 @@ class MLflowLogger(Logger):
         super().__init__(run_dir, config)
         mlflow = _require("mlflow", "mlflow")
         self._entities = _require("mlflow.entities", "mlflow")
-        if tracking_uri is None:  # a local file store, which MLflow 3 keeps only on request
-            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+        if tracking_uri is None or "://" not in tracking_uri or tracking_uri.startswith("file:"):
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # a local file store: MLflow 3 keeps it on request
         self.client = mlflow.tracking.MlflowClient(tracking_uri or (self.run_dir / "mlruns").resolve().as_uri())
         found = self.client.get_experiment_by_name(experiment)
         experiment_id = found.experiment_id if found else self.client.create_experiment(experiment)

@@ -103,3 +103,16 @@ def probe_error(condition: Condition, x: Tensor, exc: Exception) -> ResidualErro
         "(u.value, u.grad, u.partial(i), u.laplacian()); the framework batches it. Do not index or sum over a "
         "batch inside the residual.",
     )
+
+
+def traced_error(name: str, what: str, exc: Exception) -> ResidualError:
+    """The error for a per-point function (``what``: residual, exact solution) that works on one concrete
+    point but fails when batched with ``torch.func.vmap``: numpy, ``.item()``, Python control flow on a value."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return ResidualError(
+        name,
+        f"fails when batched ({type(exc).__name__}: {first}). A {what} is written for one point but traced with "
+        "torch.func.vmap, where x and u stand for a whole batch: it must stay in torch (no numpy, no .item() or "
+        "float() of a tensor) and must not branch on a tensor's value with a Python if/while. Write branches as "
+        "torch.where(condition, a, b), and max/abs/clamp with their torch functions.",
+    )

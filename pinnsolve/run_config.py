@@ -37,6 +37,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from .checkpoint import load_checkpoint, locate_checkpoint
+from .config_settings import check_settings
 from .errors import ConfigError
 from .run_files import atomic_write_text
 
@@ -103,7 +104,7 @@ def check_targets(config: dict, source: str | Path) -> None:
     """Refuse a configuration whose ``_target_`` values are not pinnsolve's own."""
     known = known_targets()
     for path, target in _targets(config):
-        if path not in known or target not in known[path]:
+        if not isinstance(target, str) or path not in known or target not in known[path]:
             raise ConfigError(
                 f"resume: {source} names _target_ '{target}' at '{path or '<root>'}', which is not one of pinnsolve's "
                 "own problems, models, optimizers or trainers. A run directory only selects them; it cannot name code "
@@ -136,6 +137,15 @@ def saved_config(checkpoint: Path, state: dict | None = None, allow_solve_runs: 
     check_targets(config, source)
     _check_belongs(checkpoint, config)
     return config
+
+
+def _check_saved_settings(config: dict, source: str | Path) -> None:
+    """Every stored key must be a setting of its group's code (:func:`~pinnsolve.config_settings.check_settings`)."""
+    try:
+        check_settings(config)
+    except ConfigError as exc:
+        raise ConfigError(f"resume: {source} stores {exc}. The file was edited, or written by another version of "
+                          "pinnsolve: start a new run with the settings you want") from None
 
 
 def _rename_old_targets(config: dict) -> None:
@@ -206,6 +216,7 @@ def resumed_config(resume: str, overrides: list[str], logger: DictConfig | None 
     checkpoint = locate_checkpoint(resume)
     run_dir = checkpoint.parent
     saved = saved_config(checkpoint)
+    _check_saved_settings({k: v for k, v in saved.items() if k != "logger"}, checkpoint)
     config = OmegaConf.create(saved)
     _take_logger(config, saved, logger)
     applied, ignored, path_given = [], [], None

@@ -89,6 +89,14 @@ def check_no_links_out(run_dir: str | os.PathLike) -> None:
                 )
 
 
+def _number(value, integer: bool = False) -> bool:
+    try:
+        int(value) if integer else float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def _complete(row: dict, columns: list[str]) -> bool:
     """Whether a CSV row has every column and an integer step (not cut off mid-row)."""
     if None in row or any(row.get(c) is None for c in columns):
@@ -122,7 +130,13 @@ class MetricsLog:
         return {"columns": list(self.columns), "rows": [dict(row) for row in self.rows]}
 
     def load_state_dict(self, state: dict) -> None:
-        self.columns, self.rows = list(state["columns"]), [dict(row) for row in state["rows"]]
+        """Columns and rows from a checkpoint; a row whose step or numbers do not parse is refused."""
+        columns, rows = list(state["columns"]), [dict(row) for row in state["rows"]]
+        for row in rows:
+            bad = [k for k, v in row.items() if k != "warning" and v not in ("", None) and not _number(v, k == "step")]
+            if bad:
+                raise ValueError(f"metrics row {row.get('step')!r} holds {bad[0]}={row[bad[0]]!r}, not a number")
+        self.columns, self.rows = columns, rows
 
     def load(self, up_to_step: int) -> None:
         """Read an existing file (checkpoints without their own rows), keeping rows with ``step <= up_to_step``.

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, hessian, jacrev, vmap
 
 from . import coefficients
-from .checkpoint import load_checkpoint, locate_checkpoint
+from .checkpoint import check_weights, load_checkpoint, locate_checkpoint
 from .device import resolve_device, resolve_dtype
 from .errors import ConfigError
 from .models import OutputTransform, for_problem
@@ -137,6 +137,7 @@ def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = No
         raise ConfigError(f"{checkpoint} was trained with an output transform u = transform(x, N(x)); pass the "
                           "problem that defines it: load_run(path, problem=my_problem)")
     coefficients.attach_from_state(model, state["model"])  # also without the problem
+    check_weights(state["model"], model, checkpoint)
     model.load_state_dict(state["model"])
     model.to(resolve_device(device)).eval()
     return LoadedRun(checkpoint.parent, config, model, problem, int(state["step"]))

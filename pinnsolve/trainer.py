@@ -25,11 +25,12 @@ from . import distributed as dd
 from . import plots
 from .allocator import keep_freed_memory
 from .batches import BatchSampler
-from .checkpoint import CHECKPOINT_NAME, check_compatible, load_checkpoint, locate_checkpoint, optimizer_name
+from .checkpoint import (CHECKPOINT_NAME, check_compatible, check_weights, load_checkpoint, locate_checkpoint,
+                         optimizer_name)
 from .checkpoint import rng_state, save_checkpoint, set_rng_state
 from .device import resolve_device, resolve_dtype, resolve_threads, strict_float_math
 from .engine import ResidualEngine
-from .errors import ConfigError, RunDirectoryError
+from .errors import ConfigError, PinnsolveError, RunDirectoryError
 from .evaluation import ErrorMetric
 from .health import RunHealth
 from .models import for_problem
@@ -233,8 +234,29 @@ class Trainer:
         path = locate_checkpoint(resume)
         state = load_checkpoint(path)
         check_compatible(state, path, self.problem.name, self.optimizer)
-        self._restore(state)
+        check_weights(state["model"], self.model, f"resume: the checkpoint {path}")
+        try:
+            self._restore(state)
+        except PinnsolveError:
+            raise
+        except (KeyError, TypeError, ValueError, RuntimeError, IndexError) as exc:
+            raise ConfigError(f"resume: the checkpoint {path} is damaged or was not written by pinnsolve "
+                              f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); use an "
+                              "earlier copy of the run, or start a new one") from exc
         self.previous_wall_time = float(state.get("wall_time", 0.0))
+
+    def _start_logger(self):
+        """The configured logger; one that cannot start (a refused URI, a server that does not answer) is an error."""
+        try:
+            return self._logger_factory(run_dir=self.run_dir, config=self.config)
+        except PinnsolveError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the logging library's own errors, said in one line
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            settings = ", ".join(f"logger.{k}={v}" for k, v in ((self.config or {}).get("logger") or {}).items()
+                                 if not k.startswith("_"))
+            raise ConfigError(f"cannot start the logger ({type(exc).__name__}: {first[:300]}); check {settings or 'the logger.* settings'}, "
+                              "or log to metrics.csv only with logger=csv") from exc
 
     def _done(self) -> bool:
         return self.step >= self.max_steps or (self.time_budget is not None and self.train_time >= self.time_budget)
@@ -252,8 +274,9 @@ class Trainer:
             self.load(resume)
             if self._done():
                 return self._nothing_to_do()
+            self._remember_healthy_state()  # a divergence at the first logged step returns here
         if self._logger_factory is not None and self.is_main:
-            self.logger = self._logger_factory(run_dir=self.run_dir, config=self.config)
+            self.logger = self._start_logger()
         wall_start, status, diverged = time.perf_counter(), "finished", None
         wall = lambda: self.previous_wall_time + time.perf_counter() - wall_start  # noqa: E731
         last_log = (self.step, self.train_time)

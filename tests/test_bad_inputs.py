@@ -35,6 +35,30 @@ def make_problem():
     return Problem("constant", [Condition("interior", lambda u, x: x[0] - 0.5, box, 20)])
 '''
 
+TRACED = """
+import math, torch
+from pinnsolve import Box, BoxBoundary, Condition, Problem
+
+def make_problem():
+    box = Box(0.0, 1.0, dim=2)
+    def interior(u, x):
+        f = 2 * math.pi**2 * torch.sin(math.pi * x[0]) * torch.sin(math.pi * x[1])
+        return -u.laplacian() - {interior}
+    exact = lambda x: {exact}
+    return Problem("traced", [Condition("interior", interior, box, 20),
+                              Condition("boundary", lambda u, x: u.value, BoxBoundary(box), 8)], exact=exact)
+"""
+GOOD_EXACT = "torch.sin(math.pi * x[0]) * torch.sin(math.pi * x[1])"
+TRACED_FILES = {  # name: (interior residual's source term, exact solution)
+    "numpy_residual": ("torch.as_tensor(__import__('numpy').sin(x.numpy()[0]))", GOOD_EXACT),
+    "item_residual": ("f * x[0].item()", GOOD_EXACT),
+    "if_residual": ("(f if x[0] > 0.5 else 2 * f)", GOOD_EXACT),
+    "exact_for_a_batch": ("f", "torch.sin(math.pi * x[:, 0])"),
+    "exact_wrong_shape": ("f", "torch.stack([x[0], x[1]])"),
+    "exact_nan": ("f", "x[0] * float('nan')"),
+}
+TRACED_HINT = "must stay in torch (no numpy, no .item() or float() of a tensor) and must not branch on a tensor's value"
+
 CASES = [  # (id, arguments, expected fragment of the message)
     ("negative damping", ["optimizer.damping=-1"], "optimizer.damping=-1: Invalid damping value: -1 (must be > 0)"),
     ("zero damping", ["optimizer.damping=0"], "optimizer.damping=0: Invalid damping value: 0 (λ = 0 leaves K + λI singular"),
@@ -67,6 +91,17 @@ CASES = [  # (id, arguments, expected fragment of the message)
      "residual of condition 'boundary' failed for one point (IndexError"),
     ("residual without the network", ["problem=from_file", "problem.path={tmp}/constant.py"],
      "residual of condition 'interior' does not read the network (u)"),
+    ("residual with numpy", ["problem=from_file", "problem.path={tmp}/numpy_residual.py"], TRACED_HINT),
+    ("residual with item", ["problem=from_file", "problem.path={tmp}/item_residual.py"], TRACED_HINT),
+    ("residual with a python if", ["problem=from_file", "problem.path={tmp}/if_residual.py"], "torch.where(condition, a, b)"),
+    ("exact solution for a batch", ["problem=from_file", "problem.path={tmp}/exact_for_a_batch.py"],
+     "exact(x) is called for ONE point: x has shape [2] (write x[0] for its first coordinate, not x[:, 0])"),
+    ("exact solution of the wrong shape", ["problem=from_file", "problem.path={tmp}/exact_wrong_shape.py"],
+     "the exact solution gives 2 value(s) per point, but the problem has 1 output(s)"),
+    ("exact solution NaN", ["problem=from_file", "problem.path={tmp}/exact_nan.py"],
+     "the exact solution is NaN or infinite at 200 of 200 evaluation points"),
+    ("typo in a trainer key", ["+trainer.max_step=3"], "trainer.max_step is not a setting of pinnsolve.trainer.Trainer: did you mean trainer.max_steps?"),
+    ("typo in an optimizer key", ["+optimizer.dampng=1e-3"], "optimizer.dampng is not a setting of pinnsolve.optim.ENGDW: did you mean optimizer.damping?"),
     ("run directory under a file", ["hydra.run.dir={tmp}/afile/run"], "cannot write the run directory"),
     ("sweep directory under a file", ["-m", "seed=0,1", "hydra.sweep.dir={tmp}/afile/sweep"], "cannot write the sweep directory"),
     ("resume and sweep", ["-m", "seed=0,1", "resume={tmp}/run"], "cannot be combined with -m"),
@@ -85,6 +120,8 @@ def workdir(tmp_path, monkeypatch):
     (tmp_path / "batchwise.py").write_text(textwrap.dedent(BATCH_RESIDUAL))
     (tmp_path / "constant.py").write_text(textwrap.dedent(NO_NETWORK))
     (tmp_path / "afile").write_text("not a directory")
+    for name, (interior, exact) in TRACED_FILES.items():
+        (tmp_path / f"{name}.py").write_text(TRACED.format(interior=interior, exact=exact))
     return tmp_path
 
 

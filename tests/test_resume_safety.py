@@ -179,3 +179,70 @@ def test_the_python_api_refuses_links_out_of_the_run_too(trained, tmp_path):
         solve(poisson2d.make_problem(n_interior=30, n_boundary=10), optimizer="engd_w", run_dir=trained,
               resume=trained, overrides=["trainer.max_steps=4", *QUIET])
     assert target.read_text() == "precious\n"
+
+
+def _set(path: str, value):
+    def edit(state):
+        *keys, last = path.split(".")
+        node = state
+        for key in keys:
+            node = node[key]
+        node[last] = value(node[last]) if callable(value) else value
+    return edit
+
+
+TAMPERED = [  # (id, edit of the checkpoint's state, fragment of the one-line error; also for pinnsolve-predict?)
+    ("list target", _set("config.optimizer._target_", ["os", "system"]), "names _target_ '['os', 'system']' at 'optimizer'", True),
+    ("unknown trainer key", _set("config.trainer.bogus", 3), "trainer.bogus is not a setting of pinnsolve.trainer.Trainer", False),
+    ("weights of another size", _set("model", lambda m: {k: torch.zeros(v.shape[0] + 1, *v.shape[1:]) for k, v in m.items()}),
+     "holds the weights of another network ('0.weight' is [65, 2] there but [64, 2] here", True),
+    ("a weight missing", _set("model", lambda m: dict(list(m.items())[1:])), "holds the weights of another network (missing ['0.weight'])", True),
+    ("NaN weights", _set("model", lambda m: {k: v * float("nan") for k, v in m.items()}), "holds NaN or infinite weights (0.weight", True),
+    ("non-numeric metrics step", _set("metrics.rows", lambda rows: [dict(rows[0], step="abc"), *rows[1:]]),
+     "metrics row 'abc' holds step='abc', not a number", False),
+    ("non-numeric metrics loss", _set("metrics.rows", lambda rows: [*rows[:-1], dict(rows[-1], loss="abc")]),
+     "holds loss='abc', not a number", False),
+    ("non-numeric step", _set("step", "abc"), "its step is 'abc', not a count of steps", True),
+    ("negative step", _set("step", -5), "its step is -5, not a count of steps", True),
+]
+
+
+@pytest.mark.parametrize("edit,fragment,predict_too", [c[1:] for c in TAMPERED], ids=[c[0] for c in TAMPERED])
+def test_a_tampered_checkpoint_is_one_clear_line(trained, tmp_path, capsys, edit, fragment, predict_too):
+    from pinnsolve.predict_cli import main as predict_main
+
+    state = torch.load(trained / "checkpoint.pt", weights_only=True)
+    edit(state)
+    torch.save(state, trained / "checkpoint.pt")
+    result = pinnsolve(f"resume={trained}", "trainer.max_steps=4")
+    assert result.code == 2 and fragment in result.stderr, result.output
+    assert "Traceback" not in result.output
+    if predict_too:
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_info:
+            predict_main([f"run={trained}", f"out={tmp_path / 'u.csv'}"])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and fragment.replace("resume: ", "") in err, err
+
+
+def test_a_resume_that_diverges_at_once_keeps_the_checkpoint(trained):
+    """The first logged step after a resume may diverge: the run stops with its checkpoint (no TypeError)."""
+    state = torch.load(trained / "checkpoint.pt", weights_only=True)
+    state["health"]["initial_loss"] = 1e-12   # every later loss is then a divergence
+    torch.save(state, trained / "checkpoint.pt")
+    result = pinnsolve(f"resume={trained}", "trainer.max_steps=4", "trainer.log_every=1")
+    assert result.code == 3 and "the run diverged" in result.stderr, result.output
+    assert "Traceback" not in result.output
+    assert torch.load(trained / "checkpoint.pt", weights_only=True)["step"] == state["step"]
+
+
+def test_an_mlflow_file_store_named_on_the_command_line_works(tmp_path, monkeypatch):
+    pytest.importorskip("mlflow")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    store = tmp_path / "store"
+    result = pinnsolve(*SMALL, "logger=mlflow", f"logger.tracking_uri={store.as_uri()}", f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.code == 0, result.output
+    assert any(store.rglob("meta.yaml"))
+    refused = pinnsolve(*SMALL, "logger=mlflow", "logger.tracking_uri=nope://x", f"hydra.run.dir={tmp_path / 'run2'}")
+    assert refused.code == 2 and "cannot start the logger" in refused.stderr and "logger=csv" in refused.stderr, refused.output
