@@ -54,8 +54,8 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> None:
         ) from exc
 
 
-def locate_checkpoint(resume: str | os.PathLike) -> Path:
-    """``resume`` may be a run directory or a checkpoint file.
+def locate_checkpoint(resume: str | os.PathLike, key: str = "resume") -> Path:
+    """``resume`` may be a run directory or a checkpoint file (``key``: the argument that named it, for errors).
 
     Its directory is checked first: no entry may be a symbolic link out of it
     (:func:`~pinnsolve.run_files.check_no_links_out`).
@@ -65,7 +65,7 @@ def locate_checkpoint(resume: str | os.PathLike) -> Path:
         path = path / CHECKPOINT_NAME
     if not path.is_file():
         raise ConfigError(
-            f"resume={resume}: no checkpoint found at {path}. Pass the run directory of an earlier run "
+            f"{key}={resume}: no checkpoint found at {path}. Pass the run directory of an earlier run "
             f"(it holds {CHECKPOINT_NAME}) or the path of a checkpoint file."
         )
     check_no_links_out(path.parent)
@@ -76,8 +76,8 @@ def _reason(exc: Exception) -> str:
     """The part of torch's refusal that names what was refused (without its advice to disable the check)."""
     text = str(exc)
     found = re.search(r"(Trying to load unsupported GLOBAL[^\n]*|Unsupported global:[^\n]*)", text)
-    if found:
-        return found.group(1).strip()
+    if found:  # torch goes on to say how to allow the global: never advice for a file from elsewhere
+        return re.split(r"\.\s+Please use|\. Please|\s+Check the documentation", found.group(1))[0].strip()
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else 'unreadable'}"
 
 

@@ -12,22 +12,22 @@ from .errors import ConfigError
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
-def resolve_device(name: str) -> torch.device:
-    """``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``."""
+def resolve_device(name: str, key: str = "trainer.device") -> torch.device:
+    """``auto`` (CUDA when available, else CPU), ``cpu``, ``cuda`` or ``cuda:N``; errors name ``key``."""
     name = str(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise ConfigError(
-                f"trainer.device={name} but PyTorch sees no CUDA device (torch {torch.__version__}, "
-                f"CUDA build: {torch.version.cuda or 'no'}). Use trainer.device=cpu or trainer.device=auto, "
+                f"{key}={name} but PyTorch sees no CUDA device (torch {torch.__version__}, "
+                f"CUDA build: {torch.version.cuda or 'no'}). Use {key}=cpu or {key}=auto, "
                 "or install a CUDA build of PyTorch on a machine with a GPU."
             )
         return torch.device(name)
     if name == "cpu":
         return torch.device("cpu")
-    raise ConfigError(f"unknown trainer.device '{name}'; use auto, cpu, cuda or cuda:N")
+    raise ConfigError(f"unknown {key} '{name}'; use auto, cpu, cuda or cuda:N")
 
 
 def resolve_dtype(name: str) -> torch.dtype:

@@ -71,6 +71,10 @@ class LoadedRun:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != d:
             raise ConfigError(f"points of shape {tuple(x.shape)}: this network takes points of shape [n, {d}]")
+        bad = ~torch.isfinite(x).all(dim=1)
+        if bad.any():
+            raise ConfigError(f"{int(bad.sum())} of {len(x)} points have NaN or infinite coordinates (point "
+                              f"{int(bad.nonzero()[0, 0])} first): the network's value there is NaN; remove them")
         return x
 
     @torch.no_grad()
@@ -122,7 +126,7 @@ def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = No
     Raises:
         ConfigError: no checkpoint there, or a configuration naming code that is not pinnsolve's.
     """
-    checkpoint = locate_checkpoint(path)
+    checkpoint = locate_checkpoint(path, key="run")
     state = load_checkpoint(checkpoint)
     config = saved_config(checkpoint, state, allow_solve_runs=True)
     dtype = resolve_dtype(config.get("trainer", {}).get("dtype", "float64"))
@@ -139,5 +143,5 @@ def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = No
     coefficients.attach_from_state(model, state["model"])  # also without the problem
     check_weights(state["model"], model, checkpoint)
     model.load_state_dict(state["model"])
-    model.to(resolve_device(device)).eval()
+    model.to(resolve_device(device, key="device")).eval()
     return LoadedRun(checkpoint.parent, config, model, problem, int(state["step"]))

@@ -57,6 +57,8 @@ def test_load_run_of_a_solve_run_and_bad_inputs(tmp_path):
     assert loaded.problem is None and load_run(tmp_path / "api", problem=problem).problem is problem
     with pytest.raises(ConfigError, match=r"points of shape \(7, 3\): this network takes points of shape \[n, 2\]"):
         loaded.predict(torch.rand(7, 3))
+    with pytest.raises(ConfigError, match=r"2 of 7 points have NaN or infinite coordinates \(point 1 first\)"):
+        loaded.predict(torch.where(torch.isin(torch.arange(7), torch.tensor([1, 4]))[:, None], math.nan, x))
     with pytest.raises(ConfigError, match="no checkpoint found"):
         load_run(tmp_path / "nothing")
     with pytest.raises(ConfigError, match="unknown derivatives"):
@@ -90,9 +92,26 @@ def test_predict_command_writes_csv_npz_and_vtk(trained, tmp_path, capsys):
     (["run={run}", "points={tmp}/wide.npy", "out={tmp}/u.csv"], "points of shape (2, 3)"),
     (["run={run}", "points={tmp}/wide.npy", "out={tmp}/u.xlsx"], "use .csv, .npz, .vtu or .vtk"),
     (["run={run}", "colour=red", "out=u.csv"], "arguments are key=value with key one of"),
+    (["run=nowhere", "out=u.csv"], "run=nowhere: no checkpoint found"),
+    (["run={run}", "points={tmp}/objects.npy", "out={tmp}/u.csv"], "it holds Python objects, not numbers"),
+    (["run={run}", "points={tmp}/objects.npz", "out={tmp}/u.csv"], "it holds Python objects, not numbers"),
+    (["run={run}", "points={tmp}/nan.npy", "out={tmp}/u.csv"], "1 point(s) have NaN or infinite coordinates (row 1 first)"),
+    (["run={run}", "out={tmp}/afile/u.csv"], "cannot write in"),
+    (["run={run}", "out={tmp}"], "use .csv, .npz, .vtu or .vtk"),
+    (["run={run}", "out={tmp}/dir.csv"], "is a directory; name a file in it"),
+    (["run={run}", "out={tmp}/u.csv", "resolution=-1"], "resolution=-1: give at least 2 grid points per axis"),
+    (["run={run}", "out={tmp}/u.csv", "resolution=0"], "resolution=0: give at least 2 grid points per axis"),
+    (["run={run}", "out={tmp}/u.csv", "resolution=abc"], "resolution=abc: give a whole number of grid points per axis"),
+    (["run={run}", "out={tmp}/u.csv", "resolution=1000000"], "resolution=1000000: a grid of 1000000^2 = 1e+12 points needs about"),
+    (["run={run}", "out={tmp}/u.csv", "device=xyz"], "unknown device 'xyz'"),
 ])
 def test_predict_command_errors_name_the_fix(args, message, trained, tmp_path, capsys):
     np.save(tmp_path / "wide.npy", np.zeros((2, 3)))
+    np.save(tmp_path / "objects.npy", np.array([{"x": 1}], dtype=object))
+    np.savez(tmp_path / "objects.npz", points=np.array([{"x": 1}], dtype=object))
+    np.save(tmp_path / "nan.npy", np.array([[0.5, 0.5], [np.nan, 0.5]]))
+    (tmp_path / "afile").write_text("a file, not a directory")
+    (tmp_path / "dir.csv").mkdir()
     args = [a.replace("{run}", str(trained[0])).replace("{tmp}", str(tmp_path)) for a in args]
     with pytest.raises(SystemExit) as exit_info:
         predict_main(args)

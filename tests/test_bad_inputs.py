@@ -167,7 +167,7 @@ def test_resume_refuses_code_named_by_the_run_directory(workdir):
         assert "it cannot name code to run" in result.stderr
 
 
-def test_resume_refuses_a_pickle_that_runs_code(workdir):
+def test_resume_refuses_a_pickle_that_runs_code(workdir, capsys):
     run = _trained_run(workdir)
 
     class Payload:
@@ -178,6 +178,13 @@ def test_resume_refuses_a_pickle_that_runs_code(workdir):
     result = pinnsolve(f"resume={run}", "trainer.max_steps=4")
     assert result.code == 2 and "refused for safety" in result.stderr and "pwned" not in result.output
     assert "weights_only" not in result.stderr  # torch's advice to switch the check off is not repeated
+    assert "safe_globals" not in result.stderr  # nor its advice to allow the refused global
+    from pinnsolve.predict_cli import main as predict_main
+
+    with pytest.raises(SystemExit):
+        predict_main([f"run={run}", f"out={workdir / 'u.csv'}"])
+    predicted = capsys.readouterr().err
+    assert "refused for safety" in predicted and "weights_only" not in predicted and "safe_globals" not in predicted
 
 
 def test_resume_refuses_a_checkpoint_of_another_optimizer(workdir):
