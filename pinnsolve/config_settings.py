@@ -3,7 +3,9 @@
 A typo on the command line (``+trainer.max_step=3``) or a stray key in a run directory's stored
 configuration would otherwise reach the constructor as an unexpected keyword and end in a traceback
 (or, for a ``**kwargs`` target, be ignored silently). :func:`check_settings` reads the signature of
-each group's ``_target_`` and names the unknown key, the closest setting and the list of settings.
+each group's ``_target_`` and names the unknown key, the closest setting and the list of settings;
+a setting whose default is a boolean must be given ``true`` or ``false`` (a string such as
+``maybe`` would otherwise count as true).
 """
 
 from __future__ import annotations
@@ -25,13 +27,25 @@ SUPPLIED = {  # arguments pinnsolve passes itself when it builds the group's obj
 }
 
 
+def _parameters(target: str) -> list[inspect.Parameter]:
+    return list(inspect.signature(get_object(target)).parameters.values())
+
+
 def settings_of(target: str, group: str) -> list[str] | None:
     """The keyword settings ``target`` takes (``None`` when it takes any, through ``**kwargs``)."""
-    parameters = inspect.signature(get_object(target)).parameters.values()
+    parameters = _parameters(target)
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
         return None
     keywords = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
     return [p.name for p in parameters if p.kind in keywords and p.name not in SUPPLIED.get(group, ())]
+
+
+def _check_switches(group: str, node: dict) -> None:
+    """A setting whose default is ``True``/``False`` takes ``true`` or ``false`` only (``maybe`` is not true)."""
+    switches = {p.name for p in _parameters(node["_target_"]) if isinstance(p.default, bool)}
+    for key, value in node.items():
+        if key in switches and not isinstance(value, bool):
+            raise ConfigError(f"{group}.{key}={value}: give true or false")
 
 
 def check_settings(config: dict) -> None:
@@ -45,6 +59,7 @@ def check_settings(config: dict) -> None:
             settings = settings_of(node["_target_"], group)
         except (ImportError, ValueError, TypeError):  # hydra.utils.get_object says ImportError; instantiation reports it
             continue
+        _check_switches(group, node)
         if settings is None:
             continue
         for key in node:

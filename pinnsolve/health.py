@@ -32,6 +32,10 @@ WINDOW = 50
 
 TINY_STEP = 2.0 ** -20
 
+OVERDAMPED = 1e6
+"""A λ this many times tr(K)/N turns the natural-gradient step into a gradient step shrunk by 1/λ; the
+adaptive rule never goes above 1e2 (:data:`pinnsolve.optim.damping.MAX_RELATIVE`)."""
+
 RISE_FACTOR = 5.0
 """A window whose median loss is this many times the best loss before it drifts up. In 512 runs of the
 damping study (BENCHMARKS.md, "Damping with freshly drawn points") the ratio passed 4.2 in 17, all of
@@ -51,6 +55,9 @@ ADVICE = {
                "solution, as happens with few points per step (N much smaller than P): raise the damping (e.g. "
                "optimizer.damping=1e-2), draw more points per step (problem.n_interior), or keep them fixed "
                "(trainer.resample=false). With a fixed step or a first-order method, lower optimizer.lr"),
+    "overdamped": ("the steps barely move the parameters because λ is {relative:.1e} times the kernel's mean "
+                   "eigenvalue tr(K)/N: each step is then about Jᵀr/λ. Lower optimizer.damping (e.g. by several "
+                   "decades), or use optimizer.damping=auto, which keeps λ relative to the kernel"),
     "stalled": ("the loss has not improved by 0.1 % over the last {w} steps: it may have reached what the network, "
                 "the points or noisy data allow (a larger network or more points help), or the step is poorly set "
                 "(with a fixed λ try optimizer.damping=auto; with a first-order method change optimizer.lr; if the points are "
@@ -72,6 +79,7 @@ class RunHealth:
         self.best_loss = math.inf
         self.history: list[tuple[int, float, float | None, float | None, float]] = []  # step, best, η, retries, loss
         self.active: set[str] = set()
+        self.relative_damping = math.nan  # λ/(tr K/N) when the run was found overdamped
 
     def watch(self, step: int, loss: float, diagnostics: dict) -> str | None:
         """Record a logged step; the warning code (:data:`ADVICE`) of a lack of progress that starts now, else ``None``."""
@@ -95,13 +103,18 @@ class RunHealth:
             found.add("rising")  # said before "stalled", which it explains
         if best > (1 - 1e-3) * anchor[1]:
             found.add("stalled")
+        relative = diagnostics.get("relative_damping")
+        if relative not in (None, "") and float(relative) >= OVERDAMPED and found & {"rejected", "tiny_steps", "stalled"}:
+            found = (found - {"rejected", "tiny_steps", "stalled"}) | {"overdamped"}  # their advice (raise λ) would be wrong
+            self.relative_damping = float(relative)
         new = sorted(found - self.active, key=list(ADVICE).index)
         self.active = found
         return new[0] if new else None
 
     @staticmethod
-    def explain(code: str) -> str:
-        return ADVICE[code].format(w=WINDOW, rise=RISE_FACTOR)
+    def explain(code: str, relative_damping: float = math.nan) -> str:
+        """The advice for ``code`` (``relative_damping``: λ/(tr K/N) for ``overdamped``)."""
+        return ADVICE[code].format(w=WINDOW, rise=RISE_FACTOR, relative=relative_damping)
 
     def check(self, step: int, loss: float) -> str | None:
         """``None`` while healthy, else the reason the run diverged (one sentence)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from .batches import BatchSampler
 from .checkpoint import (CHECKPOINT_NAME, check_compatible, check_weights, load_checkpoint, locate_checkpoint,
                          optimizer_name)
 from .checkpoint import rng_state, save_checkpoint, set_rng_state
-from .device import resolve_device, resolve_dtype, resolve_threads, strict_float_math
+from .device import available_cpus, resolve_device, resolve_dtype, resolve_threads, strict_float_math
 from .engine import ResidualEngine
 from .errors import ConfigError, PinnsolveError, RunDirectoryError
 from .evaluation import ErrorMetric
@@ -38,9 +39,14 @@ from .problem import Problem
 from .progress import ProgressDisplay
 from .run_files import MetricsLog, write_json
 from .unit_cube import apply_sampling
-from .trainer_setup import StopRequest, build_optimizer, check_loss_is_finite, check_options, parameters_without_gradient
+from .trainer_setup import (StopRequest, build_optimizer, check_loss_is_finite, check_options,
+                            parameters_without_gradient, warnings_as_notices)
 
 log = logging.getLogger("pinnsolve")
+
+
+def _without_step(message: str) -> str:
+    return re.sub(r"^step \d+: ", "", message)
 
 
 class Trainer:
@@ -118,8 +124,10 @@ class Trainer:
             untouched = apply_sampling(problem, sampling)
         except ValueError as exc:
             raise ConfigError(f"trainer.sampling={sampling}: {exc}") from exc
+        self.notices: list[str] = []
         self.model = for_problem(model, problem).to(self.device, self.dtype)
-        self.optimizer = build_optimizer(optimizer, self.model, (config or {}).get("optimizer"))
+        with warnings_as_notices(self._notice):
+            self.optimizer = build_optimizer(optimizer, self.model, (config or {}).get("optimizer"))
         self.engine = ResidualEngine(problem, self.model, jacobian=jacobian, chunk_size=chunk_size)
         self.engine.group = torch.distributed.group.WORLD if self.distributed else None
         self.sampler = BatchSampler(problem, seed, self.device, self.dtype, resample=resample)
@@ -131,7 +139,11 @@ class Trainer:
         self.metrics = MetricsLog(self.run_dir / "metrics.csv", write=self.is_main)
         self.health = RunHealth(divergence_factor)
         self.step, self.train_time, self.previous_wall_time = 0, 0.0, 0.0
-        self.notices: list[str] = []
+        cpus = available_cpus()
+        if self.device.type == "cpu" and self.threads > cpus:
+            self._notice(f"trainer.threads={self.threads} but this process may run on {cpus} CPUs: threads beyond them "
+                         "wait for each other at every parallel region (a run with 1000 threads on 2 CPUs was 80x "
+                         f"slower). Use trainer.threads=auto or at most {cpus}")
         if untouched:
             self._notice(f"trainer.sampling={sampling} does not reach the conditions {untouched}: their points are "
                          "data or fixed slices, not drawn from a shape; they are drawn as before")
@@ -287,7 +299,8 @@ class Trainer:
                 if self.step == 0 and not self.metrics.rows:
                     self._first_record(batch)
                 start = time.perf_counter()
-                loss = self._step(batch)
+                with warnings_as_notices(self._warned):
+                    loss = self._step(batch)
                 self.step += 1
                 checkpointing = self.step % self.checkpoint_every == 0
                 logging_now = checkpointing or self.step % self.log_every == 0 or self.step == self.max_steps
@@ -304,7 +317,7 @@ class Trainer:
                     if warning is not None:
                         row["warning"] = warning
                         self.metrics.append_column("warning")
-                        self._notice(f"step {self.step}: {RunHealth.explain(warning)}.")
+                        self._notice(f"step {self.step}: {RunHealth.explain(warning, self.health.relative_damping)}.")
                         display.note(f"{self.problem.name} step {self.step}: {warning} (see notices)")
                     self._remember_healthy_state()
                     per_step = (self.train_time - last_log[1]) / max(1, self.step - last_log[0])
@@ -344,6 +357,11 @@ class Trainer:
         self.notices.append(message)
         log.warning(message)
 
+    def _warned(self, message: str) -> None:
+        """A warning raised during a step, said as a notice once (not again at every later step)."""
+        if not any(_without_step(said) == message for said in self.notices):
+            self._notice(f"step {self.step + 1}: {message}")
+
     def _nothing_to_do(self) -> dict:
         self._notice(f"nothing to do: the run already has {self.step} steps (trainer.max_steps={self.max_steps}"
                      f"{'' if self.time_budget is None else f', time_budget={self.time_budget:g} s'}); raise "
@@ -373,7 +391,9 @@ class Trainer:
         final.update(self._evaluate())
         final.update(coefficients.values(self.model))
         row = next((r for r in self.metrics.rows if int(r["step"]) == self.step), None)
-        if row is None:
+        if row is None:  # a stop between logged steps: the row is for metrics.csv, not for a resume to continue
+            if checkpoint_state is None:
+                checkpoint_state = self._state(wall_time)
             self.metrics.append({"step": self.step, "time_s": f"{self.train_time:.6f}", **final})
         elif diverged is None:
             row.update({k: v for k, v in final.items() if k != "loss" and row.get(k) in ("", None)})

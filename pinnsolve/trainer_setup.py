@@ -3,7 +3,9 @@ of the first loss and of parameters no residual reaches, and the stop request (C
 
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
 import signal
 
 import torch
@@ -19,6 +21,20 @@ def _settings(config: dict | None) -> str:
     return ", ".join(f"{k}={v}" for k, v in (config or {}).items() if not str(k).startswith("_"))
 
 
+@contextlib.contextmanager
+def warnings_as_notices(notice):
+    """Route the warnings raised inside (the optimizer's, a solver's) to ``notice(message)``: a run's warnings
+    belong in its log and ``summary.json``, not only on stderr. Deprecations of libraries stay warnings."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        yield
+    for item in caught:
+        if issubclass(item.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)):
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+        else:
+            notice(str(item.message))
+
+
 def build_optimizer(optimizer, model: nn.Module, config: dict | None = None) -> torch.optim.Optimizer:
     """The optimizer for ``model.parameters()`` from a factory (or as given), errors naming the config key.
 
@@ -31,8 +47,9 @@ def build_optimizer(optimizer, model: nn.Module, config: dict | None = None) -> 
     keywords = getattr(optimizer, "keywords", {}) or {}
     for key in STEP_SIZE_KEYS:
         value = keywords.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value <= 0:
-            raise ConfigError(f"optimizer.{key}={value}: the step size must be > 0 (with 0 the parameters never move)")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not 0 < value < math.inf:
+            raise ConfigError(f"optimizer.{key}={value}: the step size must be > 0 and finite (with 0 the parameters "
+                              "never move, with inf or nan they become NaN)")
     try:
         return optimizer(params=model.parameters())
     except HyperParameterError as exc:

@@ -275,3 +275,24 @@ def test_freed_memory_is_kept_so_a_step_s_temporaries_do_not_page_fault(tmp_path
     run(compose_config([*SMALL, "trainer.max_steps=2"]), tmp_path)
     summary = __import__("json").loads((tmp_path / "summary.json").read_text())
     assert summary["cpu_allocator"].startswith("glibc malloc keeps freed memory"), summary["cpu_allocator"]
+
+
+def test_an_overdamped_run_is_told_to_lower_the_damping_not_raise_it(tmp_path):
+    """A fixed λ far above the kernel's scale leaves the parameters almost still: the advice is to lower it."""
+    cfg = compose_config([*SMALL, "optimizer.damping=1e12", "trainer.max_steps=120", "trainer.log_every=10"])
+    summary = run(cfg, tmp_path)
+    said = " ".join(summary["notices"])
+    assert "times the kernel's mean eigenvalue" in said and "Lower optimizer.damping" in said, said
+    assert "Raise optimizer.damping" not in said
+    rows = list(csv.DictReader(open(tmp_path / "metrics.csv")))
+    assert float(rows[-1]["relative_damping"]) > 1e6     # the fixed λ as a multiple of tr(K)/N is logged
+
+
+def test_a_run_s_warnings_and_too_many_threads_are_notices(tmp_path):
+    cfg = compose_config([*SMALL, "optimizer=nystrom", "optimizer.sketch_size=5000", "trainer.max_steps=3",
+                          "trainer.threads=4096"])
+    summary = run(cfg, tmp_path)
+    notices = summary["notices"]
+    assert sum("gives 40 >= N = 40 columns, the whole kernel" in n for n in notices) == 1, notices   # once, not per step
+    assert any(n.startswith("trainer.threads=4096 but this process may run on") for n in notices), notices
+    assert "whole kernel" in (tmp_path / "summary.json").read_text()

@@ -2,6 +2,7 @@
 
 import importlib
 import inspect
+import warnings
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,18 @@ def test_per_sample_closure_refuses_a_scalar_loss():
     model, x, y = linear_problem(8, 3)
     with pytest.raises(ValueError, match=r"must return one value per sample, shape \(8,\)"):
         PerSampleClosure(model, nn.MSELoss(), x, y)
+
+
+def test_per_sample_closure_says_when_the_rows_convention_looks_swapped():
+    model, x, y = linear_problem(8, 3)
+    with pytest.raises(ValueError, match=r"rows='losses' but the per-sample function gave \d+ negative values of 8"):
+        PerSampleClosure(model, lambda pred, t: (pred - t).squeeze(-1), x, y, rows="losses")   # residuals as losses
+    with pytest.warns(UserWarning, match="rows='residuals' but every per-sample value is >= 0"):
+        PerSampleClosure(model, lambda pred, t: ((pred - t) ** 2).sum(-1), x, y)               # losses as residuals
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        PerSampleClosure(model, lambda pred, t: (pred - t).squeeze(-1), x, y)                   # the right way: silent
+        PerSampleClosure(model, lambda pred, t: ((pred - t) ** 2).sum(-1), x, y, rows="losses")
 
 
 def test_per_sample_closure_rows_jacobian_columns_and_losses_at():

@@ -119,6 +119,13 @@ BAD = [
     (Sven, dict(svd_mode="qr"), "Invalid svd_mode value: qr (choose one of "
      "('kernel', 'torch', 'randomized', 'randomized_v2', 'scipy', 'lobpcg'))"),
     (PolyakSGD, dict(max_lr=-1.0), "Invalid max_lr value: -1.0 (must be > 0)"),
+    (ENGDW, dict(damping=float("inf")), "Invalid damping value: inf (must be > 0 and finite)"),
+    (ENGDW, dict(damping=1e300), "Invalid damping value: 1e+300 (above 1e+15 every step is Jᵀr/λ ≈ 0 and the "
+     "parameters cannot move; use a λ such as 1e-6, or auto)"),
+    (ENGDW, dict(lr=float("inf"), line_search=False), "Invalid learning rate value: inf (must be > 0 and finite)"),
+    (SPRING, dict(lr=float("nan"), line_search=False), "Invalid learning rate value: nan (must be > 0 and finite)"),
+    (Sven, dict(lr=float("inf")), "Invalid learning rate value: inf (must be > 0 and finite)"),
+    (ENGD, dict(damping=float("inf")), "Invalid damping value: inf (must be >= 0 and finite)"),
 ]
 
 

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import signal
 
 import pytest
 import torch
@@ -111,3 +112,28 @@ def test_metrics_are_written_between_checkpoints_and_trimmed_on_resume(tmp_path)
     resumed = MetricsLog(path)
     resumed.load(up_to_step=20)
     assert [int(r["step"]) for r in resumed.rows] == [10, 20]
+
+
+def test_interrupted_then_resumed_run_has_the_uninterrupted_rows(tmp_path, monkeypatch):
+    """Ctrl-C at a step between logged steps: the resumed run's metrics.csv has exactly the straight run's rows."""
+    cfg = compose_config([*BASE, "optimizer=adam", "trainer.max_steps=20", "trainer.log_every=5"])
+    run(cfg, tmp_path / "straight")
+    original_step = Trainer._step
+
+    def interrupted_step(self, batch):
+        if self.step == 6:
+            signal.raise_signal(signal.SIGINT)  # the first Ctrl-C: stop after this step
+        return original_step(self, batch)
+
+    monkeypatch.setattr(Trainer, "_step", interrupted_step)
+    summary = run(cfg, tmp_path / "stopped")
+    assert summary["status"] == "interrupted" and summary["steps"] == 7
+    stopped_rows = [r["step"] for r in csv.DictReader(open(tmp_path / "stopped" / "metrics.csv"))]
+    assert stopped_rows == ["0", "5", "7"]    # the stop is recorded where the user looks
+    monkeypatch.setattr(Trainer, "_step", original_step)
+    cfg.resume = str(tmp_path / "stopped")
+    run(cfg, tmp_path / "stopped")
+    rows_a = list(csv.DictReader(open(tmp_path / "straight" / "metrics.csv")))
+    rows_b = list(csv.DictReader(open(tmp_path / "stopped" / "metrics.csv")))
+    assert [r["step"] for r in rows_a] == [r["step"] for r in rows_b]
+    assert [r["loss"] for r in rows_a] == [r["loss"] for r in rows_b]

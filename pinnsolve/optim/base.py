@@ -217,6 +217,8 @@ class NaturalGradientOptimizer(Optimizer):
             self.diagnostics["damping"] = damping.detach()
             if "relative_damping" in state:
                 self.diagnostics["relative_damping"] = state["relative_damping"].clone()
+            elif "applied_relative" in state:  # a fixed λ, as a multiple of tr K/N
+                self.diagnostics["relative_damping"] = state["applied_relative"].clone()
         if group["effective_dimension"]:
             self.diagnostics["d_eff_over_N"] = effective_dimension(rows.kernel_lower(), damping) / rows.n
         self.extra_diagnostics(state, group)

@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from typing import Callable
 
 import torch
@@ -130,6 +131,22 @@ class PerSampleClosure:
                 f"the per-sample function returned shape {tuple(out.shape)}; it must return one value per sample, "
                 f"shape ({batch},) — e.g. lambda pred, y: ((pred - y) ** 2).sum(-1), not nn.MSELoss() "
                 "(a scalar mean hides the per-sample rows the Jacobian needs)"
+            )
+        self._check_convention(out)
+
+    def _check_convention(self, out: Tensor) -> None:
+        """Say what can be told of swapped conventions: negative "losses", or residual rows that are all ≥ 0."""
+        if self.rows == "losses" and bool((out < 0).any()):
+            raise ValueError(
+                f"rows='losses' but the per-sample function gave {int((out < 0).sum())} negative values of {out.numel()}: "
+                "losses are >= 0, so these are residuals. Pass rows='residuals' (objective ½‖r‖², what ENGD-W and "
+                "SPRING are defined on), or return per-sample losses such as ((pred - y) ** 2).sum(-1)"
+            )
+        if self.rows == "residuals" and out.numel() >= 8 and bool((out >= 0).all()) and bool((out > 0).any()):
+            warnings.warn(
+                "rows='residuals' but every per-sample value is >= 0: if they are losses (squared errors), the "
+                "objective ½‖r‖² squares them again. Return residuals (pred - y) for ENGD-W/SPRING, or pass "
+                "rows='losses' for Sven's convention", stacklevel=3,
             )
 
     # ---- evaluation --------------------------------------------------------------------------

@@ -104,9 +104,11 @@ class DampingRule:
     def value(self, state: dict, rows, loss: Tensor | None = None, fresh_points: bool = False) -> Tensor:
         """This step's ``λ`` (0-d) for :class:`~pinnsolve.optim.rows.Rows` (or a plain ``J``), the loss at
         the step's start and whether its points are freshly drawn (then ``λ ≥ ε L``, ``ε`` = ``loss_floor``)."""
-        if not self.adaptive:
-            return state["damping"] * state["damping_boost"]
         scale = kernel_scale(rows) if isinstance(rows, Tensor) else rows.kernel_scale()
+        if not self.adaptive:  # λ relative to tr K/N, for the run's health (an overdamped run says so)
+            damping = state["damping"] * state["damping_boost"]
+            state["applied_relative"] = damping / scale
+            return damping
         mu = state["relative_damping"]
         if self.initial is not None:  # adaptive from a given λ₀: μ₀ = λ₀ / (tr K / N), once
             mu = torch.where(mu < 0, (self.initial / scale).clamp(MIN_RELATIVE, MAX_RELATIVE), mu)

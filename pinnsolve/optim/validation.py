@@ -6,9 +6,16 @@ argument, so ``pinnsolve`` can turn it into ``optimizer.<name>=<value>: …`` on
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from ..errors import HyperParameterError
+
+
+MAX_DAMPING = 1e15
+"""A fixed ``λ`` above this is refused: every step would be ``Jᵀr/λ`` and no parameter could move (the
+papers tune ``λ`` over ``1e-12 … 1e-2``; a kernel whose mean eigenvalue makes 1e15 reasonable would hold
+residuals of order 1e7 and more)."""
 
 
 def _is_number(value) -> bool:
@@ -16,10 +23,12 @@ def _is_number(value) -> bool:
 
 
 def check_positive(name: str, value, allow_zero: bool = False, label: str | None = None, why_zero: str = "") -> None:
-    """``value > 0`` (``≥ 0`` with ``allow_zero``); ``why_zero`` explains a refused ``0``."""
-    if _is_number(value) and (value >= 0 if allow_zero else value > 0):
+    """A finite ``value > 0`` (``≥ 0`` with ``allow_zero``); ``why_zero`` explains a refused ``0``."""
+    if _is_number(value) and math.isfinite(value) and (value >= 0 if allow_zero else value > 0):
         return
     reason = "must be >= 0" if allow_zero else "must be > 0"
+    if _is_number(value) and not math.isfinite(value):
+        reason = f"{reason} and finite"
     if _is_number(value) and value == 0 and why_zero:
         reason = why_zero
     raise HyperParameterError(name, value, reason, label)
@@ -53,3 +62,6 @@ def check_damping(value, allow_zero: bool = False, why_zero: str = "") -> None:
     if not _is_number(value):
         raise HyperParameterError("damping", value, "'auto' or a number" + (" >= 0" if allow_zero else " > 0"))
     check_positive("damping", value, allow_zero=allow_zero, why_zero=why_zero)
+    if value > MAX_DAMPING:
+        raise HyperParameterError("damping", value, f"above {MAX_DAMPING:g} every step is Jᵀr/λ ≈ 0 and the parameters "
+                                  "cannot move; use a λ such as 1e-6, or auto")
