@@ -72,6 +72,11 @@ def solve(
     """
     from .cli import _report, build
 
+    if not isinstance(problem, Problem):
+        shipped = f"pinnsolve.problems.{problem}.make_problem()" if isinstance(problem, str) else "make_problem()"
+        raise ConfigError(f"solve() takes a pinnsolve.Problem object, not {type(problem).__name__} {problem!r}: pass "
+                          f"{shipped}, or run a shipped problem by name on the command line "
+                          f"(pinnsolve problem=<name> optimizer={optimizer})")
     cfg = compose_config([f"optimizer={optimizer}", f"seed={seed}", *overrides])
     with open_dict(cfg):
         if hidden is not None:

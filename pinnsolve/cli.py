@@ -29,7 +29,7 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 from . import distributed as dd
 from .device import resolve_dtype
 from .config_settings import check_settings
-from .errors import ConfigError, PinnsolveError
+from .errors import ConfigError, PinnsolveError, ProcessGroupError
 from .run_config import resumed_config
 from .run_files import write_json
 
@@ -125,6 +125,14 @@ def _report(summary: dict, run_dir) -> None:
     log.info(f"run directory: {run_dir}")
 
 
+def write_text_quietly(path: Path, text: str) -> None:
+    """Best effort: a failing process keeps its traceback in the run directory when it can."""
+    try:
+        path.write_text(text + "\n")
+    except OSError:
+        pass
+
+
 def task(cfg: DictConfig) -> float:
     """The Hydra task: one run (or resume), errors said in one line, the sweep objective returned."""
     sys.path.insert(0, str(Path.cwd()))  # problem modules next to the user's working directory
@@ -137,6 +145,14 @@ def task(cfg: DictConfig) -> float:
         summary = run(cfg, run_dir)
     except Exception as exc:  # noqa: BLE001 - each kind is reported below
         message = str(exc) if isinstance(exc, PinnsolveError) else "".join(traceback.format_exception(exc)).rstrip()
+        if dd.world_size() > 1 and not isinstance(exc, ProcessGroupError):  # say which process failed, and why
+            if not isinstance(exc, PinnsolveError):
+                log_file = run_dir / f"traceback_rank{dd.rank()}.txt"
+                write_text_quietly(log_file, message)
+                message = f"{type(exc).__name__}: {dd.describe(exc)} (traceback in {log_file})"
+            message = f"rank {dd.rank()} of {dd.world_size()} failed: {message}. The other processes stop too"
+            print(f"pinnsolve: error: {message}", file=sys.stderr)
+            sys.exit(2)
         if not sweep:
             if isinstance(exc, PinnsolveError):  # Hydra would print a traceback; the message says it all
                 print(f"pinnsolve: error: {message}", file=sys.stderr)

@@ -5,7 +5,9 @@ seed and the step (``O(N·d)`` numbers, nothing next to ``J``) and keeps its sli
 points: rank ``i`` of ``W`` keeps rows ``[⌊i·N_c/W⌋, ⌊(i+1)·N_c/W⌋)`` — an uneven split when ``W`` does
 not divide ``N_c``, so any count works. The residual scaling keeps the global ``N_c``, parameters are
 replicated, and every reduction goes through :class:`~pinnsolve.optim.rows.Rows` and the closures, so
-the run does not depend on the number of ranks (to rounding). Rank 0 writes the run directory.
+no step depends on the number of ranks (to rounding, from the same state); a whole run depends on it as
+much as on a one-ulp change of its points (README, "More than one device"). Rank 0 writes the run
+directory.
 
 The backend is NCCL for CUDA devices and gloo on the CPU; the process group has a timeout
 (``trainer.dist_timeout``) so that a rank that fails ends the others instead of leaving them waiting.
@@ -67,6 +69,24 @@ def finish() -> None:
         except RuntimeError as exc:  # another rank failed or left: nothing to wait for
             warnings.warn(f"the ranks did not meet before leaving the process group: {exc}")
     dist.destroy_process_group()
+
+
+COMMUNICATION_WORDS = ("gloo", "nccl", "NCCL", "Connection", "connection", "Timed out", "timed out", "timeout")
+
+
+def lost_contact(exc: BaseException) -> bool:
+    """Whether ``exc`` is a collective that failed because another rank is gone (killed, failed, stuck)."""
+    dist_error = getattr(dist, "DistError", None)
+    if dist_error is not None and isinstance(exc, dist_error):
+        return True
+    return isinstance(exc, RuntimeError) and any(word in str(exc) for word in COMMUNICATION_WORDS)
+
+
+def describe(exc: BaseException) -> str:
+    """The first line of a communication error, without the source path gloo puts in front."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = text.split("] ", 1)[1] if text.startswith("[") and "] " in text else text
+    return text.split(" This is typically caused")[0].rstrip(".")
 
 
 def rank() -> int:

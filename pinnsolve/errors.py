@@ -35,3 +35,7 @@ class HyperParameterError(PinnsolveError, ValueError):
 
 class RunDirectoryError(PinnsolveError, OSError):
     """A run directory cannot be created, written or resumed from."""
+
+
+class ProcessGroupError(PinnsolveError, RuntimeError):
+    """Another process of a multi-process run failed, was killed or stopped answering."""

@@ -16,8 +16,11 @@ with status 1 — after every other job has run.
 from __future__ import annotations
 
 import csv
+import errno
+import importlib.resources
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -29,7 +32,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, open_dict, read_write
 
 from . import distributed as dd
-from .checkpoint import locate_checkpoint
+from .checkpoint import CHECKPOINT_NAME, locate_checkpoint
 from .device import resolve_device
 from .errors import PinnsolveError
 
@@ -39,15 +42,55 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+PROBE_BYTES = 1 << 20
+"""What the probe writes: Hydra's config files and the first checkpoint need room, not only a name."""
+
+
 def check_writable(directory: Path, what: str) -> None:
-    """Create ``directory`` and write a probe file in it, or end the command with a clear message."""
+    """Create ``directory`` and write (and sync) a 1 MiB probe file in it, or end the command with a clear
+    message: an unwritable place or a full disk is said before Hydra writes its files."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
-            pass
+        with tempfile.TemporaryFile(dir=directory) as probe:
+            probe.write(bytes(PROBE_BYTES))
+            probe.flush()
+            os.fsync(probe.fileno())
     except OSError as exc:
-        _fail(f"cannot write the {what} {directory} ({exc.strerror or exc}); choose a writable place, e.g. "
+        fix = "free some space, or choose a place with room" if exc.errno == errno.ENOSPC else "choose a writable place"
+        _fail(f"cannot write the {what} {directory} ({exc.strerror or exc}); {fix}, e.g. "
               "hydra.run.dir=outputs/my_run (or hydra.sweep.dir=… for -m)")
+
+
+def check_sweep_choices(overrides: list[str]) -> None:
+    """Every option a sweep names for a config group (``optimizer=engd_w,nope``) must exist, before any job
+    runs: Hydra would otherwise refuse the whole batch at its first unknown option, good jobs included."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.core.override_parser.types import ChoiceSweep
+
+    root = Path(str(importlib.resources.files("pinnsolve.configs")))
+    for override in OverridesParser.create().parse_overrides(overrides):
+        group = override.key_or_group
+        if "." in group or not (root / group).is_dir():
+            continue
+        value = override.value()
+        options = list(override.sweep_string_iterator()) if isinstance(value, ChoiceSweep) else [value]
+        known = sorted(f.stem for f in (root / group).glob("*.yaml"))
+        unknown = [o for o in options if isinstance(o, str) and o not in known]
+        if unknown:
+            _fail(f"{override.input_line}: no {group} named {', '.join(unknown)}; the {group} options are "
+                  f"{', '.join(known)}. No job was started")
+
+
+def claim(run_dir: Path, overwrite: bool) -> None:
+    """A new run may not write over an existing one: refuse, or with ``overwrite`` remove it first
+    (the first process only; the others wait for it when they join)."""
+    if not (run_dir / CHECKPOINT_NAME).exists():
+        return
+    if not overwrite:
+        _fail(f"{run_dir} already holds a run; continue it with resume={run_dir}, replace it with overwrite=true, or "
+              "choose another hydra.run.dir")
+    if os.environ.get("RANK", "0") == "0":
+        shutil.rmtree(run_dir)
 
 
 class RunDirectories(Callback):
@@ -58,6 +101,8 @@ class RunDirectories(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         resume = config.get("resume")
+        if not resume:
+            claim(Path(str(config.hydra.run.dir)), bool(config.get("overwrite")))
         if resume:
             try:
                 run_dir = locate_checkpoint(resume).parent
@@ -94,7 +139,13 @@ class RunDirectories(Callback):
         if config.get("resume"):
             _fail("resume= continues one run; it cannot be combined with -m (a sweep)")
         HydraConfig.instance().set_config(config)
+        check_sweep_choices(list(config.hydra.overrides.task))
         self.sweep_dir = Path(str(config.hydra.sweep.dir))
+        if self.sweep_dir.is_dir() and any(self.sweep_dir.glob(f"*/{CHECKPOINT_NAME}")):
+            if not config.get("overwrite"):
+                _fail(f"the sweep directory {self.sweep_dir} already holds runs; choose another hydra.sweep.dir, or "
+                      "add overwrite=true to replace them")
+            shutil.rmtree(self.sweep_dir)
         check_writable(self.sweep_dir, "sweep directory")
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:

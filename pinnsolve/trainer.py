@@ -31,7 +31,7 @@ from .checkpoint import (CHECKPOINT_NAME, check_compatible, check_weights, load_
 from .checkpoint import rng_state, save_checkpoint, set_rng_state
 from .device import available_cpus, resolve_device, resolve_dtype, resolve_threads, strict_float_math
 from .engine import ResidualEngine
-from .errors import ConfigError, PinnsolveError, RunDirectoryError
+from .errors import ConfigError, PinnsolveError, ProcessGroupError, RunDirectoryError
 from .evaluation import ErrorMetric
 from .health import RunHealth
 from .models import for_problem
@@ -139,6 +139,7 @@ class Trainer:
         self.metrics = MetricsLog(self.run_dir / "metrics.csv", write=self.is_main)
         self.health = RunHealth(divergence_factor)
         self.step, self.train_time, self.previous_wall_time = 0, 0.0, 0.0
+        self.saved_step: int | None = None
         cpus = available_cpus()
         if self.device.type == "cpu" and self.threads > cpus:
             self._notice(f"trainer.threads={self.threads} but this process may run on {cpus} CPUs: threads beyond them "
@@ -237,14 +238,28 @@ class Trainer:
             self.metrics.load(self.step)
 
     def _save(self, wall_time: float, state: dict | None = None) -> None:
+        state = state if state is not None else self._state(wall_time)
         if self.is_main:  # every rank holds the same state; one writes it
-            save_checkpoint(self.run_dir / CHECKPOINT_NAME, state if state is not None else self._state(wall_time))
+            save_checkpoint(self.run_dir / CHECKPOINT_NAME, state)
+        self.saved_step = int(state["step"])
         self.metrics.flush()
+
+    def _lost_contact(self, exc: BaseException) -> ProcessGroupError:
+        """The error for a collective that failed because another process of the run is gone."""
+        saved = (f"The checkpoint holds step {self.saved_step} and is whole" if self.saved_step is not None
+                 else "No checkpoint was written yet")
+        return ProcessGroupError(
+            f"rank {self.rank} of {self.world} stopped at step {self.step}: another process of this run failed, was "
+            f"killed or stopped answering ({dd.describe(exc)}); its own error, or torchrun's summary with its rank "
+            f"and exit code, says why. {saved}: fix the cause, then continue with torchrun --nproc-per-node={self.world} "
+            f"-m pinnsolve resume={self.run_dir}"
+        )
 
     def load(self, resume: str | Path) -> None:
         """Continue from a checkpoint file or a run directory holding one."""
         path = locate_checkpoint(resume)
         state = load_checkpoint(path)
+        self.saved_step = int(state["step"])
         check_compatible(state, path, self.problem.name, self.optimizer)
         check_weights(state["model"], self.model, f"resume: the checkpoint {path}")
         try:
@@ -276,7 +291,19 @@ class Trainer:
     # ---- the loop ------------------------------------------------------------------------------
     def fit(self, resume: str | Path | None = None) -> dict:
         """Train until ``max_steps``, ``time_budget``, a stop request or divergence; returns the summary
-        (also in ``summary.json``; ``status`` is ``finished``, ``interrupted`` or ``diverged``)."""
+        (also in ``summary.json``; ``status`` is ``finished``, ``interrupted`` or ``diverged``).
+
+        Raises:
+            ProcessGroupError: with several processes, when another one is gone (the checkpoint stays whole).
+        """
+        try:
+            return self._fit(resume)
+        except Exception as exc:
+            if self.distributed and not isinstance(exc, PinnsolveError) and dd.lost_contact(exc):
+                raise self._lost_contact(exc) from exc
+            raise
+
+    def _fit(self, resume: str | Path | None) -> dict:
         try:
             self.run_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

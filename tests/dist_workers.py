@@ -40,11 +40,11 @@ def join(rank: int, world: int, port: int) -> None:
     dist.init_process_group("gloo", rank=rank, world_size=world)
 
 
-def problem_and_model(hidden):
+def problem_and_model(hidden, seed: int = 0):
     from pinnsolve import MLP
     from pinnsolve.problems import poisson2d
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     return poisson2d.make_problem(n_interior=37, n_boundary=11), MLP(2, hidden)
 
 
@@ -83,6 +83,57 @@ def direction_worker(rank: int, world: int, port: int, out_dir: str) -> None:
         finish()  # a barrier, then leave the group
 
 
+def _flat(model) -> torch.Tensor:
+    return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
+
+
+def _assign(model, theta: torch.Tensor) -> None:
+    offset = 0
+    for p in model.parameters():
+        p.data.copy_(theta[offset:offset + p.numel()].view_as(p))
+        offset += p.numel()
+
+
+def shadow_worker(rank: int, world: int, port: int, out_dir: str, seed: int, n_steps: int) -> None:
+    """Along a one-process ENGD-W run (default damping), every step also taken from the same state (θ and
+    the optimizer's state) on ``world`` processes and, on one process, with the points moved by one unit
+    in the last place. Rank 0 saves per step: the three new θ, the old θ, and η and μ of each."""
+    import copy
+
+    from pinnsolve import BatchSampler, ResidualEngine
+    from pinnsolve.distributed import local_batch
+    from pinnsolve.optim import EngineClosure
+
+    torch.set_default_dtype(torch.float64)
+    join(rank, world, port)
+    try:
+        problem, model = problem_and_model([16], seed)
+        batch = BatchSampler(problem, seed, "cpu", torch.float64)()
+        g = torch.Generator().manual_seed(5)
+        eps = torch.finfo(torch.float64).eps
+        moved = {k: type(v)(v.x * (1 + eps * torch.randn(v.x.shape, generator=g)), v.y) for k, v in batch.items()}
+        one, many = ResidualEngine(problem, model), ResidualEngine(problem, model)
+        many.group = dist.group.WORLD
+        closures = {"one": lambda: EngineClosure(one, batch), "many": lambda: EngineClosure(many, local_batch(batch, rank, world)),
+                    "ulp": lambda: EngineClosure(one, moved)}
+        optimizer = ENGDW(model.parameters())
+        records = []
+        for _ in range(n_steps):
+            theta, state = _flat(model).clone(), copy.deepcopy(optimizer.state_dict())
+            record = {"theta": theta}
+            for name in ("ulp", "many", "one"):  # "one" last: the run goes on from its step
+                _assign(model, theta)
+                optimizer.load_state_dict(copy.deepcopy(state))
+                optimizer.step(closures[name]())
+                record[name] = (_flat(model).clone(), float(optimizer.diagnostics["step_size"]),
+                                float(optimizer.diagnostics["relative_damping"]))
+            records.append(record)
+        if rank == 0:
+            torch.save(records, os.path.join(out_dir, "shadow.pt"))
+    finally:
+        finish()  # a barrier, then leave the group
+
+
 def training_worker(rank: int, world: int, port: int, overrides, run_dir: str) -> None:
     torch.set_default_dtype(torch.float64)
     join(rank, world, port)
@@ -100,3 +151,26 @@ def failing_worker(rank: int, world: int, port: int) -> None:
     if rank == 1:
         raise RuntimeError("rank 1 fails")
     dist.barrier()  # rank 0 would wait here for ever without the process group's timeout / the launcher
+
+
+def dying_rank_worker(rank: int, world: int, port: int, overrides, run_dir: str, report: str) -> None:
+    """Rank 1 is killed (os._exit) at step 7; rank 0 writes what its run raised to ``report``."""
+    torch.set_default_dtype(torch.float64)
+    join(rank, world, port)
+    from pinnsolve import compose_config
+    from pinnsolve.cli import run
+    from pinnsolve.trainer import Trainer
+
+    original = Trainer._step
+
+    def step(self, batch):
+        if rank == 1 and self.step == 7:
+            os._exit(1)
+        return original(self, batch)
+
+    Trainer._step = step
+    try:
+        run(compose_config(list(overrides)), run_dir)
+    except Exception as exc:  # noqa: BLE001 - the test reads what it was
+        with open(report, "w") as f:
+            f.write(f"{type(exc).__name__}: {exc}")

@@ -233,6 +233,63 @@ def test_solve_refuses_to_overwrite_a_run(tmp_path):
         solve(problem, **dict(args, run_dir=tmp_path / "file" / "run"))
 
 
+def test_a_full_disk_before_the_run_starts_is_one_line(workdir, monkeypatch):
+    import errno
+    import tempfile
+
+    from pinnsolve import hydra_callbacks
+
+    class FullDisk:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(hydra_callbacks.tempfile, "TemporaryFile", FullDisk)
+    result = pinnsolve(*SMALL, f"hydra.run.dir={workdir / 'run'}")
+    monkeypatch.setattr(hydra_callbacks.tempfile, "TemporaryFile", tempfile.TemporaryFile)
+    assert result.code == 2 and "(No space left on device); free some space" in result.stderr, result.output
+    assert "Traceback" not in result.output and not (workdir / "run" / ".hydra").exists()
+
+
+def test_a_new_run_does_not_replace_an_existing_one(workdir):
+    run = _trained_run(workdir)
+    before = (workdir / "trained" / "checkpoint.pt").read_bytes()
+    refused = pinnsolve(*SMALL, f"hydra.run.dir={run}")
+    assert refused.code == 2 and f"already holds a run; continue it with resume={run}" in refused.stderr, refused.output
+    assert "overwrite=true" in refused.stderr
+    assert (workdir / "trained" / "checkpoint.pt").read_bytes() == before
+    replaced = pinnsolve(*SMALL, "trainer.max_steps=3", f"hydra.run.dir={run}", "overwrite=true")
+    assert replaced.code == 0 and "finished after 3 steps" in replaced.stdout, replaced.output
+    assert torch.load(workdir / "trained" / "checkpoint.pt", weights_only=True)["step"] == 3
+
+
+def test_a_sweep_with_an_unknown_option_starts_no_job(workdir):
+    result = pinnsolve("-m", *SMALL, "optimizer=adam,nope", f"hydra.sweep.dir={workdir / 'sweep'}")
+    assert result.code == 2 and "optimizer=adam,nope: no optimizer named nope; the optimizer options are" in result.stderr
+    assert "Traceback" not in result.output and not any((workdir / "sweep").glob("*/checkpoint.pt"))
+    first = pinnsolve("-m", *SMALL, "seed=0,1", f"hydra.sweep.dir={workdir / 'sweep'}")
+    assert first.code == 0, first.output
+    again = pinnsolve("-m", *SMALL, "seed=0,1", f"hydra.sweep.dir={workdir / 'sweep'}")
+    assert again.code == 2 and "already holds runs" in again.stderr and "overwrite=true" in again.stderr
+
+
+def test_solve_with_a_problem_name_says_how_to_make_the_problem(tmp_path):
+    from pinnsolve import ConfigError, solve
+
+    with pytest.raises(ConfigError, match=r"solve\(\) takes a pinnsolve.Problem object, not str 'poisson2d': pass "
+                                          r"pinnsolve.problems.poisson2d.make_problem\(\)"):
+        solve("poisson2d", run_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
 def test_full_disk_at_checkpoint_time_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     import errno
 

@@ -1,5 +1,7 @@
 """Two processes (gloo, one thread each) give what one process gives: every solver's direction to
-float64 rounding, a whole training run's losses to 1e-8; the command line under torchrun; clear
+float64 rounding, every step of a run from the same state well within a one-ulp change of the points,
+with the same η and μ (the losses of whole runs then agree as far as the run's own rounding
+sensitivity allows: 1e-8 over seed 0's first 20 steps); the command line under torchrun; clear
 errors. The points are split unevenly (37 + 11 over 2 ranks), as the README says they may be.
 
 "To float64 rounding" is measured, not assumed: each method also runs on one process with the points
@@ -49,8 +51,31 @@ def _losses(run_dir: Path) -> torch.Tensor:
     return torch.tensor([float(r["loss"]) for r in csv.DictReader(open(run_dir / "metrics.csv"))])
 
 
+def test_every_step_of_a_run_is_the_one_rank_step(tmp_path):
+    """The guarantee over a run is per step: from the same state (θ, μ, the line search's start) two
+    processes take the step one process takes, to well within what moving the points by one ulp changes
+    on one process, and make the same discrete choices (η from the grid, μ). Whole runs need not agree:
+    on this seed the adaptive damping reaches μ = 1e-14 by step ~30, where each step amplifies rounding by
+    ~1e7 and the loss curve's dependence on rounding grows ×1.5–2 per step (1 and 2 processes, or 1 process
+    and its ulp-moved points, differ by ~70 % in the loss at step 50; NOTES of issue 19)."""
+    spawn(dw.shadow_worker, str(tmp_path), 2, 36)
+    records = torch.load(tmp_path / "shadow.pt", weights_only=True)
+    assert min(r["one"][2] for r in records) <= 1e-12  # the run reaches the nearly undamped regime
+    for k, r in enumerate(records):
+        (one, eta, mu), (many, eta_many, mu_many), (ulp, _, _) = r["one"], r["many"], r["ulp"]
+        step = (one - r["theta"]).norm()
+        assert step > 0, k
+        assert eta_many == eta and abs(mu_many - mu) <= 1e-12 * mu, (k, eta, eta_many, mu, mu_many)
+        difference, sensitivity = float((many - one).norm() / step), float((ulp - one).norm() / step)
+        assert difference <= max(1e-10, sensitivity), (k, difference, sensitivity)
+
+
 @pytest.mark.parametrize("optimizer", ["engd_w", "spring", "adam"])
 def test_a_two_rank_run_follows_the_one_rank_run(optimizer, tmp_path):
+    """The trainer's plumbing on 2 processes. The 1e-8 holds for seed 0 over 20 steps because this
+    trajectory is insensitive there (points moved by one ulp on one process move its losses by 1.5e-9);
+    on other seeds or over more steps the runs may separate as far as that sensitivity grows
+    (test_every_step_of_a_run_is_the_one_rank_step is the guarantee)."""
     from pinnsolve import compose_config
     from pinnsolve.cli import run
 
@@ -66,6 +91,25 @@ def test_a_two_rank_run_follows_the_one_rank_run(optimizer, tmp_path):
 def test_a_failing_rank_ends_the_others(tmp_path):
     with pytest.raises(mp.ProcessRaisedException, match="rank 1 fails"):
         spawn(dw.failing_worker)
+
+
+def test_a_killed_rank_is_said_in_one_line_and_the_checkpoint_stays_whole(tmp_path):
+    overrides = ["problem.n_interior=37", "problem.n_boundary=11", "model.hidden=[16]", "optimizer=adam",
+                 "trainer.max_steps=50", "trainer.log_every=1", "trainer.checkpoint_every=5", "trainer.dist_timeout=60",
+                 "trainer.progress=false", "trainer.plots=false"]
+    report = tmp_path / "rank0.txt"
+    # not mp.spawn(join=True): it would terminate rank 0 as soon as rank 1 dies, before rank 0 can say why
+    context = mp.spawn(dw.dying_rank_worker, args=(2, dw.free_port(), overrides, str(tmp_path / "run"), str(report)),
+                       nprocs=2, join=False)
+    for process in context.processes:
+        process.join(120)
+    assert [process.exitcode for process in context.processes] == [0, 1]
+    said = report.read_text()
+    assert said.startswith("ProcessGroupError: rank 0 of 2 stopped at step 7: another process of this run failed, "
+                           "was killed or stopped answering"), said
+    assert "The checkpoint holds step 5 and is whole" in said and f"resume={tmp_path / 'run'}" in said
+    assert "Traceback" not in said
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["step"] == 5
 
 
 def test_nccl_without_cuda_is_refused(monkeypatch):

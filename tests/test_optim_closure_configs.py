@@ -10,7 +10,7 @@ import torch
 import yaml
 from torch import nn
 
-from pinnsolve.optim import ENGD, ENGDW, PerSampleClosure, PolyakSGD, Sven
+from pinnsolve.optim import ENGD, ENGDW, SPRING, PerSampleClosure, PolyakSGD, Sven
 
 CONFIGS = sorted((Path(__file__).parents[1] / "configs" / "optimizer").glob("*.yaml"))
 
@@ -132,3 +132,16 @@ def test_optimizer_yamls_instantiate():
         factory = instantiate(yaml.safe_load(path.read_text()))
         opt = factory(params=nn.Linear(2, 1).parameters())
         assert isinstance(opt, torch.optim.Optimizer)
+
+
+@pytest.mark.parametrize("make", [lambda p: ENGD(p, damping=1e-3, gramian_average=0.5),
+                                  lambda p: SPRING(p, damping=1e-3, momentum=0.5)], ids=["engd_gramian", "spring_phi"])
+def test_a_state_of_a_model_of_another_size_fails_at_load_not_at_step(make):
+    model, x, y = linear_problem(8, 3)
+    optimizer = make(model.parameters())
+    optimizer.step(PerSampleClosure(model, residual, x, y))
+    other = linear_problem(8, 4)[0]
+    with pytest.raises(ValueError, match=r"the state was saved for a model of another size"):
+        make(other.parameters()).load_state_dict(optimizer.state_dict())
+    same = make(linear_problem(8, 3)[0].parameters())
+    same.load_state_dict(optimizer.state_dict())     # the same size loads

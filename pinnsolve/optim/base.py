@@ -73,6 +73,21 @@ class NaturalGradientOptimizer(Optimizer):
                               f"(damping='auto' or adaptive_damping=True); with the fixed damping={group['damping']} "
                               "it is ignored")
 
+    def load_state_dict(self, state_dict: dict) -> None:
+        """``torch.optim``'s, then a check that vectors and matrices of the state fit these parameters
+        (SPRING's ``φ: [P]``, ENGD's averaged Gramian ``[P, P]``), so that a state from a model of another
+        size fails here and not at the next ``step()``."""
+        super().load_state_dict(state_dict)
+        state = self.state[self._params[0]] if self._params else {}
+        n = sum(p.numel() for p in self._trainable())
+        for key, shape in {"phi": (n,), "gramian": (n, n)}.items():
+            if key in state and tuple(state[key].shape) != shape:
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: the state's '{key}' has shape {list(state[key].shape)}, "
+                    f"these parameters need {list(shape)} ({n} trainable numbers): the state was saved for a model "
+                    "of another size. Load it into that model's optimizer, or start this one afresh"
+                )
+
     # ---- parameters and their columns -------------------------------------------------------
     def _trainable(self) -> list[Tensor]:
         return [p for p in self._params if p.requires_grad]
