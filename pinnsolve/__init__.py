@@ -14,7 +14,7 @@ from .models import MLP
 from .parameters import ParameterLayout
 from .problem import Condition, Problem
 from .run_loading import LoadedRun, load_run
-from .sampling import (Annulus, Ball, Boundary, Box, BoxBoundary, Difference, FixedPoints, InitialSlice, Intersection,
+from .geometry import (Annulus, Ball, Boundary, Box, BoxBoundary, Difference, FixedPoints, InitialSlice, Intersection,
                        Minibatches, PointSource, Polygon, Shape, SpaceTime, Sphere, Union)
 
 __all__ = [

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, jacrev, vmap
 
-from . import coefficients as coef
+from .problem import coefficients as coef
 from . import forward_laplacian as fl
 from .batches import Batch
 from .distributed import row_range

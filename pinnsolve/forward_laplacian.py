@@ -27,7 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import jvp, vmap
 
-from . import coefficients as coef
+from .problem import coefficients as coef
 from .jet import LaplacianKey, TensorJet
 from .models import Sin
 
@@ -153,7 +153,7 @@ def residual_and_jacobian(
     batched product written into its columns of ``out`` (3× faster than forming the block and copying
     it, measured at N = 1200 on one CPU thread). A residual with ``k > 1`` components (a system) takes
     one backward pass per component; row ``n·k + j`` is component ``j`` of point ``n``. A trainable
-    coefficient (:mod:`pinnsolve.coefficients`) enters as one copy per point, whose gradient is its column.
+    coefficient (:mod:`pinnsolve.problem.coefficients`) enters as one copy per point, whose gradient is its column.
     """
     params = {k: v.detach() for k, v in params.items()}
     record: list[tuple[Tensor, Tensor]] = []

@@ -94,8 +94,8 @@ class OutputTransform(nn.Module):
 
 def for_problem(net: nn.Module, problem) -> nn.Module:
     """The model ``problem`` trains: ``net`` in the problem's :class:`OutputTransform` (if it has one), with
-    its trainable coefficients attached (:func:`pinnsolve.coefficients.attach`)."""
-    from . import coefficients
+    its trainable coefficients attached (:func:`pinnsolve.problem.coefficients.attach`)."""
+    from .problem import coefficients
 
     model = net
     if problem.output_transform is not None and not isinstance(net, OutputTransform):

@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from .grids import slice_grid  # noqa: E402
+from .geometry.grids import slice_grid  # noqa: E402
 from .run_files import MetricsLog, atomic_write_bytes  # noqa: E402
 
 SERIES = [("loss", "loss"), ("l2_rms", "L2 error (RMS)"), ("l2_rel", "relative L2 error")]

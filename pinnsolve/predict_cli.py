@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError, PinnsolveError
-from .grids import DEFAULT_RESOLUTION, domain_grid
+from .geometry.grids import DEFAULT_RESOLUTION, domain_grid
 from .run_files import atomic_write_bytes, atomic_write_text
 from .run_loading import DERIVATIVES, LoadedRun, load_run
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from . import coefficients as coef
+from .problem import coefficients as coef
 from . import forward_laplacian as fl
 from .errors import ResidualError
 from .jet import RecordingJet

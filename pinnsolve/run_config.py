@@ -44,8 +44,20 @@ from .run_files import atomic_write_text
 log = logging.getLogger("pinnsolve")
 
 GROUPS = ("problem", "model", "optimizer", "trainer", "logger")
-FROM_FILE_TARGET = "pinnsolve.problem_file.load_problem"
+FROM_FILE_TARGET = "pinnsolve.problem.from_file.load_problem"
 OLD_PROBLEMS_PREFIX = "problems."  # the shipped problems' package before it moved into pinnsolve
+MOVED_TARGETS = {  # targets that run directories written before the package's layers name
+    "pinnsolve.problem_file.load_problem": FROM_FILE_TARGET,
+}
+
+
+def current_target(target):
+    """The ``_target_`` that an older run directory's ``target`` names now (itself when it did not move)."""
+    if not isinstance(target, str):
+        return target
+    if target.startswith(OLD_PROBLEMS_PREFIX):
+        return "pinnsolve." + target
+    return MOVED_TARGETS.get(target, target)
 
 
 @functools.lru_cache(maxsize=1)
@@ -149,10 +161,11 @@ def _check_saved_settings(config: dict, source: str | Path) -> None:
 
 
 def _rename_old_targets(config: dict) -> None:
-    """Runs written before the shipped problems moved into ``pinnsolve.problems`` name ``problems.X``."""
-    target = config["problem"].get("_target_")
-    if isinstance(target, str) and target.startswith(OLD_PROBLEMS_PREFIX):
-        config["problem"]["_target_"] = "pinnsolve." + target
+    """Older runs name targets that have moved since (``problems.X``, ``pinnsolve.problem_file.…``)."""
+    for group in GROUPS:
+        node = config.get(group)
+        if isinstance(node, dict) and "_target_" in node:
+            node["_target_"] = current_target(node["_target_"])
 
 
 def _check_belongs(checkpoint: Path, config: dict) -> None:
@@ -167,8 +180,7 @@ def _check_belongs(checkpoint: Path, config: dict) -> None:
     for group in ("problem", "optimizer"):
         theirs = (directory.get(group) or {}).get("_target_") if isinstance(directory.get(group), dict) else None
         ours = config[group].get("_target_")
-        if isinstance(theirs, str) and theirs.startswith(OLD_PROBLEMS_PREFIX):
-            theirs = "pinnsolve." + theirs
+        theirs = current_target(theirs)
         if theirs is not None and theirs != ours:
             raise ConfigError(
                 f"resume: {checkpoint} was written by a run of {group} '{ours}', but {saved} says '{theirs}': the "

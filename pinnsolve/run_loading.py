@@ -22,7 +22,7 @@ from omegaconf import OmegaConf
 from torch import Tensor, nn
 from torch.func import functional_call, hessian, jacrev, vmap
 
-from . import coefficients
+from .problem import coefficients
 from .checkpoint import check_weights, load_checkpoint, locate_checkpoint
 from .device import resolve_device, resolve_dtype
 from .errors import ConfigError

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from . import coefficients
+from .problem import coefficients
 from . import distributed as dd
 from . import plots
 from .allocator import keep_freed_memory
@@ -38,7 +38,7 @@ from .models import for_problem
 from .problem import Problem
 from .progress import ProgressDisplay
 from .run_files import MetricsLog, write_json
-from .unit_cube import apply_sampling
+from .geometry.unit_cube import apply_sampling
 from .trainer_setup import (StopRequest, build_optimizer, check_loss_is_finite, check_options,
                             parameters_without_gradient, warnings_as_notices)
 

@@ -120,7 +120,7 @@ def test_predict_command_errors_name_the_fix(args, message, trained, tmp_path, c
 
 def test_the_solution_plot_shows_the_domain_and_the_residual_without_an_exact_solution(tmp_path):
     """heat_ball (a 5-ball in space) without its exact solution: prediction and |residual|, blank outside."""
-    from pinnsolve.grids import slice_grid
+    from pinnsolve.geometry.grids import slice_grid
     from pinnsolve.models import MLP
     from pinnsolve.plots import plot_slice
     from pinnsolve.problems import heat_ball

@@ -187,7 +187,7 @@ def test_a_normal_asked_of_an_interior_source_and_normals_nobody_reads_are_clear
 
 def test_trainer_sampling_reaches_every_shape_and_names_what_it_cannot_reach(tmp_path):
     from pinnsolve import FixedPoints, solve
-    from pinnsolve.unit_cube import apply_sampling
+    from pinnsolve.geometry.unit_cube import apply_sampling
 
     cylinder = SpaceTime(Box(0.0, 1.0, dim=2) - Ball([0.5, 0.5], 0.2), 0.0, 1.0)
     data = FixedPoints(torch.rand(4, 3, dtype=torch.float64), torch.zeros(4))

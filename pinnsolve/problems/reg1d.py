@@ -7,13 +7,13 @@ Targets are standardised with the TRAINING set's mean and standard deviation,
 they are. Network 1-16-16-16-1 with GELU (593 parameters), minibatches of ``batch_size = 32``
 (one epoch = ``n_train / 32 ≈ 313`` steps).
 
-Logged metrics (:mod:`pinnsolve.regression`): ``train_loss`` and ``val_loss``, the mean squared
+Logged metrics (:mod:`pinnsolve.problem.regression`): ``train_loss`` and ``val_loss``, the mean squared
 error ``(1/N) Σ (f(x) − y)²`` over the full sets; the ``loss`` column is ``½ ×`` the minibatch MSE.
 """
 
 import torch
 
-from pinnsolve.regression import regression_problem
+from pinnsolve.problem.regression import regression_problem
 
 
 def target_function(x):

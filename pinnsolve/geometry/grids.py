@@ -10,7 +10,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .problem import Problem
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # a leaf: the problem is only read (its eval_points and name)
+    from ..problem import Problem
 
 DEFAULT_RESOLUTION = {1: 512, 2: 101, 3: 32}
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from .sampling import PointSource
+from ..geometry import PointSource
 
 Residual = Callable[..., Tensor]
 """``residual(u, x) -> r`` or, for data with targets, ``residual(u, x, y) -> r``; ``x: [d]``, ``r: []`` or ``[m]``."""
@@ -88,7 +88,7 @@ class Problem:
         output_names: names of the outputs (``l2_rel_<name>`` columns and plot titles; default ``u``
             for one output, ``u0, u1, …`` for a system).
         parameters: trainable coefficients ``{name: initial value}`` of an inverse problem; residuals
-            with a ``params`` argument read them (:mod:`pinnsolve.coefficients`).
+            with a ``params`` argument read them (:mod:`pinnsolve.problem.coefficients`).
         output_transform: ``u(x) = output_transform(x, N(x))`` for one point (a hard constraint such as
             ``x[0] * (1 - x[0]) * n``); the trainer wraps the network in
             :class:`~pinnsolve.models.OutputTransform`.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from .sampling import PointSource
+from .sources import PointSource
 from .unit_cube import check_sampling, unit_cube
 
 

@@ -29,8 +29,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from .problem import Condition, Problem
-from .sampling import Minibatches
+from .conditions import Condition, Problem
+from ..geometry import Minibatches
 
 
 def data_residual(u, x, y):

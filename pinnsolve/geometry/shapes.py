@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from .sampling import PointSource
+from .sources import PointSource
 from .unit_cube import check_sampling, directions_and_radii, normal, unit_cube
 
 

@@ -14,8 +14,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from .errors import ConfigError
-from .problem import Problem
+from ..errors import ConfigError
+from .conditions import Problem
 
 
 def load_problem(path: str, **kwargs) -> Problem:

@@ -5,8 +5,8 @@ generator's device in float64 (the trainer casts to the run's dtype); ``y`` hold
 for data sources and is ``None`` for geometric ones, which implement ``sample(n, generator) -> x``.
 A :class:`FixedPoints` source returns the same points (and targets) every time; :class:`Minibatches`
 draws a random subset of a data set each step. Domains and their boundaries are in
-:mod:`pinnsolve.shapes`, :mod:`pinnsolve.polygon`, :mod:`pinnsolve.csg` and :mod:`pinnsolve.spacetime`
-(re-exported here).
+:mod:`~pinnsolve.geometry.shapes`, :mod:`~pinnsolve.geometry.polygon`, :mod:`~pinnsolve.geometry.csg` and
+:mod:`~pinnsolve.geometry.spacetime`.
 """
 
 from __future__ import annotations
@@ -93,12 +93,3 @@ class Minibatches(FixedPoints):
         points, targets = self.on(generator.device)
         index = torch.randperm(len(points), generator=generator, device=generator.device)[:n]
         return points[index], None if targets is None else targets[index]
-
-
-from .shapes import Annulus, Ball, Boundary, Box, BoxBoundary, InitialSlice, Shape, Sphere  # noqa: E402
-from .polygon import Polygon  # noqa: E402
-from .csg import Difference, Intersection, Union  # noqa: E402
-from .spacetime import SpaceTime  # noqa: E402
-
-__all__ = ["Annulus", "Ball", "Boundary", "Box", "BoxBoundary", "Difference", "FixedPoints", "InitialSlice",
-           "Intersection", "Minibatches", "PointSource", "Polygon", "Shape", "SpaceTime", "Sphere", "Union"]
