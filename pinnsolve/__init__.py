@@ -6,12 +6,11 @@ Public API::
 """
 
 from .api import compose_config, solve
-from .batches import Batch, BatchSampler, ConditionPoints
-from .engine import ResidualEngine, function_residuals
+from .engine import Batch, BatchSampler, ConditionPoints, EngineClosure, ResidualEngine, function_residuals
 from .errors import ConfigError, HyperParameterError, NonFiniteError, PinnsolveError, ResidualError, RunDirectoryError
-from .jet import Jet
+from .engine.jet import Jet
 from .models import MLP
-from .parameters import ParameterLayout
+from .optim.parameters import ParameterLayout
 from .problem import Condition, Problem
 from .run_loading import LoadedRun, load_run
 from .geometry import (Annulus, Ball, Boundary, Box, BoxBoundary, Difference, FixedPoints, InitialSlice, Intersection,
@@ -19,7 +18,7 @@ from .geometry import (Annulus, Ball, Boundary, Box, BoxBoundary, Difference, Fi
 
 __all__ = [
     "Annulus", "Boundary", "Difference", "Intersection", "Polygon", "Shape", "Union",
-    "Ball", "Batch", "BatchSampler", "Box", "BoxBoundary", "Condition", "ConditionPoints", "ConfigError",
+    "Ball", "Batch", "BatchSampler", "Box", "BoxBoundary", "Condition", "ConditionPoints", "ConfigError", "EngineClosure",
     "FixedPoints", "HyperParameterError", "InitialSlice", "Jet", "MLP", "Minibatches", "NonFiniteError", "ParameterLayout",
     "PinnsolveError", "PointSource", "Problem", "ResidualEngine", "ResidualError", "RunDirectoryError", "SpaceTime", "Sphere",
     "compose_config", "function_residuals", "load_run", "LoadedRun", "solve",

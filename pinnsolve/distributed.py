@@ -22,7 +22,7 @@ import os
 import torch
 import torch.distributed as dist
 
-from .batches import Batch, ConditionPoints
+from .engine.batches import local_batch, row_range  # noqa: F401  (the row split, here for the training layer)
 from .errors import ConfigError
 
 BACKENDS = ("auto", "gloo", "nccl")
@@ -102,22 +102,6 @@ def local_device(device: torch.device) -> torch.device:
     if device.type == "cuda" and device.index is None and launched():
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     return device
-
-
-def row_range(n: int, index: int, world: int) -> tuple[int, int]:
-    """Rows ``[start, end)`` of ``n`` that rank ``index`` of ``world`` keeps."""
-    return (index * n) // world, ((index + 1) * n) // world
-
-
-def local_batch(batch: Batch, index: int, world: int) -> Batch:
-    """This rank's slice of every condition's points (and targets)."""
-    if world == 1:
-        return batch
-    out = {}
-    for name, (x, y) in batch.items():
-        start, end = row_range(x.shape[0], index, world)
-        out[name] = ConditionPoints(x[start:end], None if y is None else y[start:end])
-    return out
 
 
 def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:

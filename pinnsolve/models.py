@@ -1,7 +1,7 @@
 """Multilayer perceptrons with PyTorch's default initialisation.
 
 An :class:`MLP` is an ``nn.Sequential`` of ``nn.Linear`` layers and element-wise activations, so
-the forward-Laplacian fast path (:mod:`pinnsolve.forward_laplacian`) recognises it. Any other
+the forward-Laplacian fast path (:mod:`pinnsolve.engine.forward_laplacian`) recognises it. Any other
 ``nn.Module`` mapping ``[N, d] -> [N, m]`` works through the generic ``torch.func`` path.
 """
 

@@ -1,7 +1,7 @@
 """The training loop: sample, step, watch, log, checkpoint, resume.
 
 One seed fixes the initialisation (set by the caller before building the model), every point
-drawn (:class:`~pinnsolve.batches.BatchSampler`) and the optimizer's randomness (the global RNG,
+drawn (:class:`~pinnsolve.engine.batches.BatchSampler`) and the optimizer's randomness (the global RNG,
 saved in checkpoints). The loop stops at ``max_steps``, when the training time reaches
 ``time_budget`` seconds, on a stop request (Ctrl-C, SIGTERM), or when the run diverges
 (:mod:`pinnsolve.health`); evaluation, logging and checkpointing are not counted as training time.
@@ -25,14 +25,14 @@ from .problem import coefficients
 from . import distributed as dd
 from . import plots
 from .allocator import keep_freed_memory
-from .batches import BatchSampler
+from .engine.batches import BatchSampler
 from .checkpoint import (CHECKPOINT_NAME, check_compatible, check_weights, load_checkpoint, locate_checkpoint,
                          optimizer_name)
 from .checkpoint import rng_state, save_checkpoint, set_rng_state
 from .device import available_cpus, resolve_device, resolve_dtype, resolve_threads, strict_float_math
-from .engine import ResidualEngine
+from .engine import EngineClosure, ResidualEngine
 from .errors import ConfigError, PinnsolveError, ProcessGroupError, RunDirectoryError
-from .evaluation import ErrorMetric
+from .engine.evaluation import ErrorMetric
 from .health import RunHealth
 from .models import for_problem
 from .problem import Problem
@@ -163,8 +163,6 @@ class Trainer:
 
     def _step(self, batch) -> torch.Tensor:
         if getattr(self.optimizer, "requires_jacobian", False):
-            from .optim.closure import EngineClosure
-
             return self.optimizer.step(EngineClosure(self.engine, batch, fresh_points=self.sampler.resamples))
 
         def closure():

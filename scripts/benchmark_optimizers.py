@@ -16,7 +16,8 @@ import time
 import torch
 
 from pinnsolve import MLP, BatchSampler, ResidualEngine
-from pinnsolve.optim import ENGD, ENGDW, SPRING, EngineClosure, Nystrom, Sven
+from pinnsolve.optim import ENGD, ENGDW, SPRING, Nystrom, Sven
+from pinnsolve.engine import EngineClosure
 from pinnsolve.optim.sketch import nystrom_gpu_efficient, nystrom_standard
 from pinnsolve.problems import poisson5d
 

@@ -48,7 +48,8 @@ def setup(n: int, device, hidden=(64, 64, 48, 48), seed: int = 0):
 
 def time_step(solver: str, n: int, device, steps: int, hidden) -> tuple[float, float, dict]:
     """Median seconds per step, peak MB of one step, the last step's diagnostics."""
-    from pinnsolve.optim import ENGDW, EngineClosure
+    from pinnsolve.optim import ENGDW
+    from pinnsolve.engine import EngineClosure
 
     problem, model, engine, batch = setup(n, device, hidden)
     optimizer = ENGDW(model.parameters(), damping=1e-6, solver=solver, **SOLVERS[solver])
@@ -89,7 +90,8 @@ def _rank_worker(rank: int, world: int, port: int, solver: str, n: int, steps: i
 
     import dist_workers as dw
     from pinnsolve.distributed import finish, local_batch
-    from pinnsolve.optim import ENGDW, EngineClosure
+    from pinnsolve.optim import ENGDW
+    from pinnsolve.engine import EngineClosure
 
     torch.set_default_dtype(torch.float64)
     dw.join(rank, world, port)

@@ -63,7 +63,7 @@ def _problem(n_interior: int, n_boundary: int, weights: str, data: str):
 
 def counting_closure(engine, batch):
     """An :class:`~pinnsolve.optim.EngineClosure` that counts the losses its line search reads."""
-    from pinnsolve.optim import EngineClosure
+    from pinnsolve.engine import EngineClosure
 
     class Counting(EngineClosure):
         losses_read = 0
@@ -123,7 +123,7 @@ def measure(code: str, method: str, n: tuple[int, int], files: tuple[str, str], 
 def profile(n: tuple[int, int], files: tuple[str, str], repeats: int = 3) -> dict:
     """Seconds of the parts of our ENGD-W step and of the Nyström sketch, one thread."""
     from pinnsolve.allocator import keep_freed_memory
-    from pinnsolve.optim import EngineClosure
+    from pinnsolve.engine import EngineClosure
     from pinnsolve.optim import kernel as kn
     from pinnsolve.optim.rows import Rows
 

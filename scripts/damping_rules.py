@@ -34,8 +34,9 @@ import statistics
 import torch
 
 from pinnsolve import MLP, BatchSampler, ResidualEngine
-from pinnsolve.evaluation import ErrorMetric
-from pinnsolve.optim import ENGDW, EngineClosure
+from pinnsolve.engine.evaluation import ErrorMetric
+from pinnsolve.optim import ENGDW
+from pinnsolve.engine import EngineClosure
 
 SIZES = {  # (problem kwargs, hidden widths): the CPU sizes of scripts/damping_study.py
     "poisson2d": ({}, [64]), "heat1d": ({}, [64]), "nonlinear_disk": ({}, [24, 24]), "helmholtz2d": ({}, [32]),

@@ -91,7 +91,7 @@ def section_tests(args, device) -> str:
 
 
 def section_benchmark(args, device) -> str:
-    from pinnsolve.optim import EngineClosure
+    from pinnsolve.engine import EngineClosure
     from pinnsolve.optim import kernel as kn
     from pinnsolve.optim.svd import svd_torch
 
@@ -148,7 +148,7 @@ class _TrapValueReads:
 
 
 def section_sync_audit(args, device) -> str:
-    from pinnsolve.optim import EngineClosure
+    from pinnsolve.engine import EngineClosure
 
     model, engine, batch = _poisson5d(device, 60, 20, [16, 16])
     if device.type == "cpu":

@@ -20,7 +20,8 @@ import torch
 from measure import PeakMemory
 
 from pinnsolve import MLP, BatchSampler, ResidualEngine
-from pinnsolve.optim import ENGDW, EngineClosure
+from pinnsolve.optim import ENGDW
+from pinnsolve.engine import EngineClosure
 from pinnsolve.optim import kernel as kn
 from pinnsolve.optim.step_rules import grid_line_search
 from pinnsolve.problems import poisson5d

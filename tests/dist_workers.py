@@ -53,7 +53,7 @@ def steps(make, hidden, n_steps: int, rank: int = 0, world: int = 1, perturb: bo
     the points moved by one unit in the last place, to measure how much the method amplifies rounding)."""
     from pinnsolve import BatchSampler, ResidualEngine
     from pinnsolve.distributed import local_batch
-    from pinnsolve.optim import EngineClosure
+    from pinnsolve.engine import EngineClosure
 
     problem, model = problem_and_model(hidden)
     batch = BatchSampler(problem, 0, "cpu", torch.float64)()
@@ -102,7 +102,7 @@ def shadow_worker(rank: int, world: int, port: int, out_dir: str, seed: int, n_s
 
     from pinnsolve import BatchSampler, ResidualEngine
     from pinnsolve.distributed import local_batch
-    from pinnsolve.optim import EngineClosure
+    from pinnsolve.engine import EngineClosure
 
     torch.set_default_dtype(torch.float64)
     join(rank, world, port)

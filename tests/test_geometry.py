@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from pinnsolve import (Annulus, Ball, Box, BoxBoundary, Condition, Polygon, Problem, SpaceTime, function_residuals)
-from pinnsolve.batches import BatchSampler, make_generator
+from pinnsolve.engine.batches import BatchSampler, make_generator
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "robin_annulus.py"
 L_SHAPE = Polygon([[0, 0], [2, 0], [2, 1], [1, 1], [1, 2], [0, 2]])  # area 3, perimeter 8

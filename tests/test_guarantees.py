@@ -16,7 +16,8 @@ from torch import nn
 from cli_runner import QUIET, pinnsolve
 from pinnsolve import MLP, BatchSampler, Box, BoxBoundary, ConfigError, Condition, Problem, ResidualEngine, compose_config
 from pinnsolve.cli import run
-from pinnsolve.optim import ENGDW, EngineClosure, Nystrom
+from pinnsolve.optim import ENGDW, Nystrom
+from pinnsolve.engine import EngineClosure
 from pinnsolve.optim import kernel as kn
 from pinnsolve.problems import poisson2d
 from test_optim_table import OPTIMIZERS, setup, step

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from pinnsolve import MLP, Box, Condition, Problem, ResidualEngine, ResidualError, load_run, solve
-from pinnsolve.batches import BatchSampler
-from pinnsolve.jet import FunctionJet
+from pinnsolve.engine.batches import BatchSampler
+from pinnsolve.engine.jet import FunctionJet
 
 EXAMPLE = Path(__file__).parents[1] / "examples" / "inverse_heat.py"
 

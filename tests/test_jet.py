@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from pinnsolve.jet import FunctionJet, RecordingJet, laplacian_key
+from pinnsolve.engine.jet import FunctionJet, RecordingJet, laplacian_key
 
 
 def f(x):  # f = x0² x1 + sin(x2)

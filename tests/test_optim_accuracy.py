@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from pinnsolve import MLP, BatchSampler, ResidualEngine
-from pinnsolve.evaluation import ErrorMetric
-from pinnsolve.optim import ENGDW, SPRING, EngineClosure
+from pinnsolve.engine.evaluation import ErrorMetric
+from pinnsolve.optim import ENGDW, SPRING
+from pinnsolve.engine import EngineClosure
 from pinnsolve.problems import poisson2d
 
 

@@ -7,7 +7,8 @@ import torch
 
 from pinnsolve import MLP, BatchSampler, ResidualEngine
 from pinnsolve.errors import HyperParameterError
-from pinnsolve.optim import ENGD, ENGDW, SPRING, EngineClosure, Nystrom, PolyakSGD, Sven
+from pinnsolve.optim import ENGD, ENGDW, SPRING, Nystrom, PolyakSGD, Sven
+from pinnsolve.engine import EngineClosure
 from pinnsolve.problems import poisson2d
 
 OPTIMIZERS = {
@@ -161,7 +162,7 @@ def test_single_param_group_and_closure_type():
     a, b = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2))
     with pytest.raises(ValueError, match="doesn't support per-parameter options"):
         ENGDW([{"params": [a]}, {"params": [b]}])
-    with pytest.raises(TypeError, match="EngineClosure or PerSampleClosure"):
+    with pytest.raises(TypeError, match="EngineClosure or pinnsolve.optim.PerSampleClosure"):
         ENGDW([a]).step(lambda: torch.zeros(()))
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from pinnsolve import Ball, Box, BoxBoundary, FixedPoints, InitialSlice, Sphere
-from pinnsolve.batches import make_generator
+from pinnsolve.engine.batches import make_generator
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import pytest
 import torch
 
 from pinnsolve import MLP, Box, BoxBoundary, Condition, Problem, ResidualEngine
-from pinnsolve.batches import BatchSampler
-from pinnsolve.jet import FunctionJet, RecordingJet
+from pinnsolve.engine.batches import BatchSampler
+from pinnsolve.engine.jet import FunctionJet, RecordingJet
 
 NU = 0.05
 EXAMPLE = Path(__file__).parents[1] / "examples" / "kovasznay.py"

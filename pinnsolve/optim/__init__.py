@@ -7,7 +7,7 @@ baseline.
 """
 
 from .base import NaturalGradientOptimizer
-from .closure import EngineClosure, PerSampleClosure
+from .closure import PerSampleClosure
 from .engd import ENGD
 from .engd_w import ENGDW
 from .nystrom import Nystrom
@@ -16,6 +16,20 @@ from .spring import SPRING
 from .sven import Sven
 
 __all__ = [
-    "ENGD", "ENGDW", "EngineClosure", "NaturalGradientOptimizer", "Nystrom", "PerSampleClosure", "PolyakSGD", "SPRING",
+    "ENGD", "ENGDW", "NaturalGradientOptimizer", "Nystrom", "PerSampleClosure", "PolyakSGD", "SPRING",
     "Sven",
 ]
+
+
+def __getattr__(name: str):
+    """``pinnsolve.optim.EngineClosure``, where it lived before the layers: now ``pinnsolve.engine.EngineClosure``
+    (this package never imports the engine at import time)."""
+    if name == "EngineClosure":
+        import warnings
+
+        from ..engine.closure import EngineClosure
+
+        warnings.warn("pinnsolve.optim.EngineClosure moved to pinnsolve.engine.EngineClosure (also pinnsolve.EngineClosure)",
+                      DeprecationWarning, stacklevel=2)
+        return EngineClosure
+    raise AttributeError(f"module 'pinnsolve.optim' has no attribute '{name}'")

@@ -16,7 +16,7 @@ No step of this sequence reads a tensor on the host: ``step`` returns ``L`` as a
 ``self.diagnostics`` holds 0-d tensors that the trainer syncs when it logs.
 
 Parameters follow the ``torch.optim`` contract: those with ``requires_grad=False`` are left alone.
-The closure's :class:`~pinnsolve.parameters.ParameterLayout` maps the optimizer's trainable tensors
+The closure's :class:`~pinnsolve.optim.parameters.ParameterLayout` maps the optimizer's trainable tensors
 to their columns of ``J``; only those columns are built, solved for and moved (an optimizer given
 part of a model's parameters trains just that part).
 
@@ -34,7 +34,7 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 
-from ..parameters import ParameterLayout
+from .parameters import ParameterLayout
 from .damping import LOSS_FLOOR, DampingRule
 from .kernel import effective_dimension
 from .rows import Rows
@@ -180,7 +180,7 @@ class NaturalGradientOptimizer(Optimizer):
         if not hasattr(closure, "residuals_and_jacobian"):
             raise TypeError(
                 f"{type(self).__name__}.step needs a closure with residuals_and_jacobian() and losses_at() "
-                "(pinnsolve.optim.EngineClosure or PerSampleClosure), not a plain loss closure"
+                "(pinnsolve.engine.EngineClosure or pinnsolve.optim.PerSampleClosure), not a plain loss closure"
             )
         group, state = self.param_groups[0], self._global_state()
         trainable = self._trainable()

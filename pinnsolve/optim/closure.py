@@ -10,8 +10,10 @@ An optimizer with ``requires_jacobian = True`` calls ``step(closure)`` with an o
 
 Two implementations:
 
-:class:`EngineClosure` (the trainer's): rows are the **scaled residuals** of a problem,
-``objective(r) = ½‖r‖²``. This is what ENGD, ENGD-W, SPRING and Nyström are defined on (Guzmán-Cordero et al. 2025).
+:class:`~pinnsolve.engine.EngineClosure` (the trainer's, in the engine): rows are the **scaled
+residuals** of a problem, ``objective(r) = ½‖r‖²``. This is what ENGD, ENGD-W, SPRING and Nyström are
+defined on (Guzmán-Cordero et al. 2025). It also gives ``jacobian_rows()``, this process's rows as
+:class:`~pinnsolve.optim.rows.Rows` (with several processes), and ``fresh_points``.
 
 :class:`PerSampleClosure` (standalone, any ``nn.Module``): a user function of
 ``(predictions [B, …], targets [B, …]) -> [B]`` gives one row per sample, computed with
@@ -34,10 +36,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, jacrev, vmap
 
-from ..batches import Batch
-from ..engine import ResidualEngine
-from ..parameters import ParameterLayout
-from .rows import Rows
+from .parameters import ParameterLayout
 
 ROWS = ("residuals", "losses")
 
@@ -45,55 +44,6 @@ ROWS = ("residuals", "losses")
 def half_squared_norm(r: Tensor) -> Tensor:
     """``½‖r‖²`` (0-d)."""
     return 0.5 * r.square().sum()
-
-
-class EngineClosure:
-    """The trainer's closure: a :class:`~pinnsolve.engine.ResidualEngine` on one batch.
-
-    With several processes (``engine.group``) the batch holds this rank's points: the rows are this
-    rank's, and the objective and the line search's losses are summed over all ranks.
-
-    Args:
-        engine: residuals and Jacobian of the problem for the model being trained.
-        batch: this step's points (this rank's slice of them).
-        fresh_points: some of the points are drawn afresh every step (the adaptive damping then keeps
-            ``λ`` above a fraction of the loss: :mod:`~pinnsolve.optim.damping`).
-    """
-
-    rows = "residuals"
-
-    def __init__(self, engine: ResidualEngine, batch: Batch, fresh_points: bool = False):
-        self.engine, self.batch, self.fresh_points = engine, batch, fresh_points
-        self.layout = engine.layout
-        self.group = getattr(engine, "group", None)
-        self.sequential = engine.candidates_per_pass(batch) == 1  # the CPU: the line search walks its grid
-
-    def residuals_and_jacobian(self, columns: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """``r: [N_i]``, ``J: [N_i, P]`` (or ``J[:, columns]: [N_i, P_s]``, built chunk by chunk so the full
-        ``J`` is never held: :meth:`~pinnsolve.engine.ResidualEngine.residuals_and_jacobian`). ``J`` is
-        the engine's reused buffer: valid until the next step builds its own."""
-        return self.engine.residuals_and_jacobian(self.batch, columns, reuse=True)
-
-    def jacobian_rows(self, columns: Tensor | None = None) -> Rows:
-        """This rank's rows as :class:`~pinnsolve.optim.rows.Rows` (which owns the reductions over ranks)."""
-        r, J = self.residuals_and_jacobian(columns)
-        index = None if self.group is None else self.engine.global_rows(torch.distributed.get_rank(self.group),
-                                                                         torch.distributed.get_world_size(self.group))
-        return Rows(r, J, self.group, index=None if index is None else index.to(r.device))
-
-    def _sum(self, t: Tensor) -> Tensor:
-        if self.group is None:
-            return t
-        t = t.clone()
-        torch.distributed.all_reduce(t, group=self.group)
-        return t
-
-    def objective(self, r: Tensor) -> Tensor:
-        return self._sum(half_squared_norm(r))
-
-    def losses_at(self, thetas: Tensor) -> Tensor:
-        """``½‖r(θ_m)‖²`` for ``thetas: [M, P]`` (this rank's points, then one all-reduce of ``M`` numbers)."""
-        return self._sum(self.engine.losses_at(self.batch, thetas))
 
 
 class PerSampleClosure:

@@ -30,7 +30,7 @@ from torch import Tensor
 from . import kernel as kn
 from .rows import Rows
 from .sketch import nystrom_factors, nystrom_solve, sketch_columns
-from ..workspace import Workspace
+from .workspace import Workspace
 
 SOLVERS = ("cholesky", "nystrom", "cg")
 PRECONDITIONERS = ("nystrom", "none")

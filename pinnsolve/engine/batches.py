@@ -13,7 +13,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-from .problem import Problem
+from ..problem import Problem
 
 
 class ConditionPoints(NamedTuple):
@@ -77,3 +77,19 @@ class BatchSampler:
 
     def load_state_dict(self, state: dict) -> None:
         self.generator.set_state(state["generator"])
+
+
+def row_range(n: int, index: int, world: int) -> tuple[int, int]:
+    """Rows ``[start, end)`` of ``n`` that rank ``index`` of ``world`` keeps."""
+    return (index * n) // world, ((index + 1) * n) // world
+
+
+def local_batch(batch: Batch, index: int, world: int) -> Batch:
+    """This rank's slice of every condition's points (and targets)."""
+    if world == 1:
+        return batch
+    out = {}
+    for name, (x, y) in batch.items():
+        start, end = row_range(x.shape[0], index, world)
+        out[name] = ConditionPoints(x[start:end], None if y is None else y[start:end])
+    return out

@@ -1,6 +1,6 @@
 """Planning a condition: one probe call of its residual decides the Jacobian path and checks the residual.
 
-The residual is called once on the condition's first point with a :class:`~pinnsolve.jet.RecordingJet`,
+The residual is called once on the condition's first point with a :class:`~pinnsolve.engine.jet.RecordingJet`,
 which records what it reads (value, gradient, which Laplacians, the Hessian). From that the engine
 takes the forward-Laplacian fast path (an MLP whose residual reads value, gradient and Laplacians) or
 the generic ``torch.func`` path, and every mistake a residual can make on its first point — written for
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from .problem import coefficients as coef
+from ..problem import coefficients as coef
 from . import forward_laplacian as fl
-from .errors import ResidualError
+from ..errors import ResidualError
 from .jet import RecordingJet
-from .problem import Condition
+from ..problem import Condition
 
 
 @dataclass

@@ -27,9 +27,9 @@ import torch
 from torch import Tensor, nn
 from torch.func import jvp, vmap
 
-from .problem import coefficients as coef
+from ..problem import coefficients as coef
 from .jet import LaplacianKey, TensorJet
-from .models import Sin
+from ..models import Sin
 
 _ELEMENTWISE = (nn.Tanh, nn.Sigmoid, nn.GELU, nn.SiLU, nn.Softplus, Sin)
 _INV_SQRT_2, _INV_SQRT_2PI = 0.5**0.5, (2 * torch.pi) ** -0.5

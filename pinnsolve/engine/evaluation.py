@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import vmap
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 class ErrorMetric:

@@ -8,7 +8,7 @@ per-point residuals into
     J = ∂r/∂θ ∈ ℝ^{N×P},
 
 so that ``∇L = Jᵀr``, the Gauss–Newton Gramian is ``G = JᵀJ`` and the kernel is ``K = JJᵀ``.
-Two paths compute ``J``: the forward Laplacian (:mod:`pinnsolve.forward_laplacian`) for MLPs whose
+Two paths compute ``J``: the forward Laplacian (:mod:`pinnsolve.engine.forward_laplacian`) for MLPs whose
 residuals read value, gradient and Laplacians, and ``vmap(jacrev(·))`` of the per-point residual
 (any model, any residual). ``jacobian="auto"`` picks the fast path where it applies.
 """
@@ -21,15 +21,14 @@ import torch
 from torch import Tensor, nn
 from torch.func import functional_call, jacrev, vmap
 
-from .problem import coefficients as coef
+from ..problem import coefficients as coef
 from . import forward_laplacian as fl
-from .batches import Batch
-from .distributed import row_range
+from .batches import Batch, row_range
 from .jet import FunctionJet
-from .residual_plan import Plan, plan_condition, traced_error
-from .workspace import Workspace
-from .parameters import ParameterLayout
-from .problem import Condition, Problem
+from .plan import Plan, plan_condition, traced_error
+from ..optim.workspace import Workspace
+from ..optim.parameters import ParameterLayout
+from ..problem import Condition, Problem
 
 JACOBIAN_MODES = ("auto", "fast", "generic")
 
@@ -90,7 +89,7 @@ class ResidualEngine:
         return dict(self.model.named_parameters())
 
     def unflatten(self, theta: Tensor) -> dict[str, Tensor]:
-        """Split a flat ``θ: [P]`` into a parameter dict (views; see :class:`~pinnsolve.parameters.ParameterLayout`)."""
+        """Split a flat ``θ: [P]`` into a parameter dict (views; see :class:`~pinnsolve.optim.parameters.ParameterLayout`)."""
         return self.layout.unflatten(theta)
 
     # ---- planning ----------------------------------------------------------------------------
@@ -186,7 +185,7 @@ class ResidualEngine:
         """``r: [N]`` and ``J = ∂r/∂θ: [N, P]`` at the model's current parameters (no graph).
 
         ``reuse=True`` (the optimizers' closures) writes ``J`` into a buffer kept from call to call
-        (:mod:`~pinnsolve.workspace`): it stays valid until the next such call.
+        (:mod:`~pinnsolve.optim.workspace`): it stays valid until the next such call.
 
         ``J`` is allocated once and every chunk of every condition writes its rows in place.
         ``columns: [P_s]`` (Sven's ``param_fraction``) returns ``J[:, columns]: [N, P_s]`` only: each
