@@ -1,5 +1,5 @@
 """``python -m pinnsolve …`` (what ``torchrun --nproc-per-node=K -m pinnsolve …`` runs): the CLI."""
 
-from .cli import main
+from .cli.app import main
 
 main()

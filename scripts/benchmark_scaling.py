@@ -89,7 +89,7 @@ def _rank_worker(rank: int, world: int, port: int, solver: str, n: int, steps: i
     import torch.distributed as dist
 
     import dist_workers as dw
-    from pinnsolve.distributed import finish, local_batch
+    from pinnsolve.training.distributed import finish, local_batch
     from pinnsolve.optim import ENGDW
     from pinnsolve.engine import EngineClosure
 

@@ -77,7 +77,7 @@ def counting_closure(engine, batch):
 
 def worker(args) -> dict:
     """One measurement of our code in this (fresh, single-threaded) process."""
-    from pinnsolve.allocator import keep_freed_memory
+    from pinnsolve.training.allocator import keep_freed_memory
 
     keep_freed_memory()  # as the trainer does on the CPU
     torch.set_num_threads(1)
@@ -109,8 +109,8 @@ def measure(code: str, method: str, n: tuple[int, int], files: tuple[str, str], 
     extra = {"nystrom": ["--damping", "1e-8"]}.get(method, [])
     command = [args.reference_python, str(HERE / "reference" / "rla_pinns_step.py"), "--time", "--opt", method,
                "--weights", files[0], "--data", files[1], "--threads", "1", *common, *extra]
-    if args.same_allocator:  # glibc's settings of pinnsolve.allocator, through glibc's own variables
-        from pinnsolve.allocator import MMAP_THRESHOLD, TRIM_THRESHOLD
+    if args.same_allocator:  # glibc's settings of pinnsolve.training.allocator, through glibc's own variables
+        from pinnsolve.training.allocator import MMAP_THRESHOLD, TRIM_THRESHOLD
         env.update(MALLOC_MMAP_THRESHOLD_=str(MMAP_THRESHOLD), MALLOC_TRIM_THRESHOLD_=str(TRIM_THRESHOLD))
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode:
@@ -122,7 +122,7 @@ def measure(code: str, method: str, n: tuple[int, int], files: tuple[str, str], 
 
 def profile(n: tuple[int, int], files: tuple[str, str], repeats: int = 3) -> dict:
     """Seconds of the parts of our ENGD-W step and of the Nyström sketch, one thread."""
-    from pinnsolve.allocator import keep_freed_memory
+    from pinnsolve.training.allocator import keep_freed_memory
     from pinnsolve.engine import EngineClosure
     from pinnsolve.optim import kernel as kn
     from pinnsolve.optim.rows import Rows
@@ -184,7 +184,7 @@ def main(argv=None):
     parser.add_argument("--n-boundary", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--skip-sven", action="store_true")
     parser.add_argument("--same-allocator", action="store_true",
-                        help="run the reference with the malloc settings pinnsolve's trainer uses (pinnsolve/allocator.py)")
+                        help="run the reference with the malloc settings pinnsolve's trainer uses (pinnsolve/training/allocator.py)")
     args = parser.parse_args(argv)
     args.losses_read = {}  # (method, N) -> losses our line search read per measured step
     if args.worker:

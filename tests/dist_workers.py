@@ -8,7 +8,7 @@ import socket
 import torch
 import torch.distributed as dist
 
-from pinnsolve.distributed import finish
+from pinnsolve.training.distributed import finish
 from pinnsolve.optim import ENGD, ENGDW, SPRING, Nystrom, Sven
 
 
@@ -52,7 +52,7 @@ def steps(make, hidden, n_steps: int, rank: int = 0, world: int = 1, perturb: bo
     """θ after ``n_steps`` steps of ``make(params)`` on this rank's slice of one fixed batch (``perturb``:
     the points moved by one unit in the last place, to measure how much the method amplifies rounding)."""
     from pinnsolve import BatchSampler, ResidualEngine
-    from pinnsolve.distributed import local_batch
+    from pinnsolve.training.distributed import local_batch
     from pinnsolve.engine import EngineClosure
 
     problem, model = problem_and_model(hidden)
@@ -101,7 +101,7 @@ def shadow_worker(rank: int, world: int, port: int, out_dir: str, seed: int, n_s
     import copy
 
     from pinnsolve import BatchSampler, ResidualEngine
-    from pinnsolve.distributed import local_batch
+    from pinnsolve.training.distributed import local_batch
     from pinnsolve.engine import EngineClosure
 
     torch.set_default_dtype(torch.float64)
@@ -159,7 +159,7 @@ def dying_rank_worker(rank: int, world: int, port: int, overrides, run_dir: str,
     join(rank, world, port)
     from pinnsolve import compose_config
     from pinnsolve.cli import run
-    from pinnsolve.trainer import Trainer
+    from pinnsolve.training.trainer import Trainer
 
     original = Trainer._step
 

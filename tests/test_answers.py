@@ -12,7 +12,7 @@ import torch
 
 from pinnsolve import ConfigError, compose_config, load_run, solve
 from pinnsolve.cli import run
-from pinnsolve.predict_cli import main as predict_main
+from pinnsolve.cli.predict import main as predict_main
 
 QUIET = ["trainer.progress=false", "trainer.plots=false"]
 
@@ -122,7 +122,7 @@ def test_the_solution_plot_shows_the_domain_and_the_residual_without_an_exact_so
     """heat_ball (a 5-ball in space) without its exact solution: prediction and |residual|, blank outside."""
     from pinnsolve.geometry.grids import slice_grid
     from pinnsolve.models import MLP
-    from pinnsolve.plots import plot_slice
+    from pinnsolve.training.plots import plot_slice
     from pinnsolve.problems import heat_ball
 
     problem = heat_ball.make_problem(n_interior=20, n_initial=5, n_boundary=5)
@@ -170,7 +170,7 @@ def test_each_logger_writes_what_can_be_read_back(logger, tmp_path, monkeypatch)
 def test_a_missing_logger_package_names_the_extra(monkeypatch):
     import builtins
 
-    from pinnsolve.loggers import TensorBoardLogger
+    from pinnsolve.training.loggers import TensorBoardLogger
 
     real_import = builtins.__import__
 

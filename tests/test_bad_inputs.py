@@ -105,7 +105,7 @@ CASES = [  # (id, arguments, expected fragment of the message)
     ("infinite lr", ["optimizer=adam", "optimizer.lr=inf"], "optimizer.lr=inf: the step size must be > 0 and finite"),
     ("line search maybe", ["optimizer.line_search=maybe"], "optimizer.line_search=maybe: give true or false"),
     ("resample maybe", ["trainer.resample=maybe"], "trainer.resample=maybe: give true or false"),
-    ("typo in a trainer key", ["+trainer.max_step=3"], "trainer.max_step is not a setting of pinnsolve.trainer.Trainer: did you mean trainer.max_steps?"),
+    ("typo in a trainer key", ["+trainer.max_step=3"], "trainer.max_step is not a setting of pinnsolve.training.Trainer: did you mean trainer.max_steps?"),
     ("typo in an optimizer key", ["+optimizer.dampng=1e-3"], "optimizer.dampng is not a setting of pinnsolve.optim.ENGDW: did you mean optimizer.damping?"),
     ("run directory under a file", ["hydra.run.dir={tmp}/afile/run"], "cannot write the run directory"),
     ("sweep directory under a file", ["-m", "seed=0,1", "hydra.sweep.dir={tmp}/afile/sweep"], "cannot write the sweep directory"),
@@ -184,7 +184,7 @@ def test_resume_refuses_a_pickle_that_runs_code(workdir, capsys):
     assert result.code == 2 and "refused for safety" in result.stderr and "pwned" not in result.output
     assert "weights_only" not in result.stderr  # torch's advice to switch the check off is not repeated
     assert "safe_globals" not in result.stderr  # nor its advice to allow the refused global
-    from pinnsolve.predict_cli import main as predict_main
+    from pinnsolve.cli.predict import main as predict_main
 
     with pytest.raises(SystemExit):
         predict_main([f"run={run}", f"out={workdir / 'u.csv'}"])
@@ -237,7 +237,7 @@ def test_a_full_disk_before_the_run_starts_is_one_line(workdir, monkeypatch):
     import errno
     import tempfile
 
-    from pinnsolve import hydra_callbacks
+    from pinnsolve.cli import hydra_callbacks
 
     class FullDisk:
         def __init__(self, *args, **kwargs):
@@ -294,7 +294,7 @@ def test_full_disk_at_checkpoint_time_keeps_the_previous_checkpoint(tmp_path, mo
     import errno
 
     from pinnsolve import RunDirectoryError, compose_config
-    from pinnsolve import checkpoint as ckpt
+    from pinnsolve.runs import checkpoint as ckpt
     from pinnsolve.cli import run
 
     cfg = compose_config([*SMALL, "trainer.max_steps=4", "trainer.checkpoint_every=2", "optimizer=adam"])

@@ -85,7 +85,7 @@ def test_the_job_log_is_filled_and_lines_are_whole_without_a_terminal(tmp_path, 
     from rich.console import Console
 
     from cli_runner import pinnsolve as in_process
-    from pinnsolve import progress
+    from pinnsolve.training import progress
 
     monkeypatch.chdir(tmp_path)
     result = in_process("trainer.max_steps=2", "trainer.progress=false", "trainer.plots=false", f"hydra.run.dir={tmp_path / 'r'}")

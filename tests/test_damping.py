@@ -174,7 +174,7 @@ def test_the_trainer_tells_the_damping_whether_its_points_are_fresh(tmp_path, re
 
 
 def test_lack_of_progress_is_named_once_with_its_cause():
-    from pinnsolve.health import WINDOW, RunHealth
+    from pinnsolve.training.health import WINDOW, RunHealth
 
     def feed(losses, sizes, retries=None):
         health, said = RunHealth(), []
@@ -203,7 +203,7 @@ def test_lack_of_progress_is_named_once_with_its_cause():
 
 
 def test_health_loads_a_history_saved_before_it_kept_the_raw_loss():
-    from pinnsolve.health import RunHealth
+    from pinnsolve.training.health import RunHealth
 
     health = RunHealth()
     health.load_state_dict({"initial_loss": 1.0, "best_loss": 0.5, "history": [[10, 0.5, 1.0, 0.0]], "active": []})

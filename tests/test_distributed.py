@@ -113,7 +113,7 @@ def test_a_killed_rank_is_said_in_one_line_and_the_checkpoint_stays_whole(tmp_pa
 
 
 def test_nccl_without_cuda_is_refused(monkeypatch):
-    from pinnsolve import distributed as dd
+    from pinnsolve.training import distributed as dd
 
     if torch.cuda.is_available():
         pytest.skip("CUDA is available here")
@@ -123,7 +123,7 @@ def test_nccl_without_cuda_is_refused(monkeypatch):
 
 
 def test_uneven_rows_cover_every_point_once():
-    from pinnsolve.distributed import row_range
+    from pinnsolve.training.distributed import row_range
 
     for n in (1, 7, 48):
         for world in (1, 2, 3, 5):

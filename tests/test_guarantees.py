@@ -239,7 +239,7 @@ def test_threads_follow_the_affinity_and_the_load(monkeypatch):
 
 FAULTS = """
 import json, resource, sys, torch
-from pinnsolve.allocator import keep_freed_memory
+from pinnsolve.training.allocator import keep_freed_memory
 state = keep_freed_memory() if sys.argv[1] == "keep" else "default"
 def churn():  # what a step does: tensors of a few MiB, made, written and freed
     for _ in range(20):

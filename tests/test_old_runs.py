@@ -36,7 +36,7 @@ def test_an_old_run_resumes_bit_for_bit_as_a_run_of_today(tmp_path, monkeypatch)
 
 def test_an_old_run_loads_and_predicts(tmp_path):
     from pinnsolve import load_run
-    from pinnsolve.predict_cli import main as predict_main
+    from pinnsolve.cli.predict import main as predict_main
 
     loaded = load_run(FIXTURE)
     assert loaded.step == 3 and loaded.problem.name == "poisson2d"

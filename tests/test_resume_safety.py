@@ -46,7 +46,7 @@ def _everything_under(path) -> list[str]:
 def test_a_logger_named_by_the_run_directory_is_not_used(trained, tmp_path):
     """Hole 1: the file's TensorBoard logger with a log_dir outside the run must write nothing there."""
     outside = tmp_path / "elsewhere" / "events"
-    _tamper(trained, lambda c: c.update(logger={"_target_": "pinnsolve.loggers.TensorBoardLogger", "_partial_": True,
+    _tamper(trained, lambda c: c.update(logger={"_target_": "pinnsolve.training.loggers.TensorBoardLogger", "_partial_": True,
                                                 "log_dir": str(outside)}))
     result = pinnsolve(f"resume={trained}", "trainer.max_steps=4")
     assert result.code == 0 and "finished after 4 steps" in result.stdout, result.output
@@ -57,7 +57,7 @@ def test_a_logger_named_by_the_run_directory_is_not_used(trained, tmp_path):
 
 def test_a_logger_asked_for_on_the_command_line_writes_inside_the_run(trained, tmp_path):
     outside = tmp_path / "elsewhere"
-    _tamper(trained, lambda c: c.update(logger={"_target_": "pinnsolve.loggers.TensorBoardLogger", "_partial_": True,
+    _tamper(trained, lambda c: c.update(logger={"_target_": "pinnsolve.training.loggers.TensorBoardLogger", "_partial_": True,
                                                 "log_dir": str(outside)}))
     result = pinnsolve(f"resume={trained}", "trainer.max_steps=4", "logger=tensorboard")
     assert result.code == 0, result.output
@@ -70,7 +70,7 @@ def test_an_interpolation_in_the_run_directory_is_refused_not_resolved(trained, 
     """Hole 2: ``${oc.env:…}`` from the file is never resolved against this user's environment."""
     leak = f"{tmp_path}/leak_${{oc.env:SECRET_TOKEN}}"
     if where == "logger":
-        _tamper(trained, lambda c: c.update(logger={"_target_": "pinnsolve.loggers.TensorBoardLogger",
+        _tamper(trained, lambda c: c.update(logger={"_target_": "pinnsolve.training.loggers.TensorBoardLogger",
                                                     "_partial_": True, "log_dir": leak}))
     elif where == "trainer":
         _tamper(trained, lambda c: c["trainer"].update(device="${oc.env:SECRET_TOKEN}"))
@@ -123,7 +123,7 @@ def test_an_mlflow_server_named_by_the_run_directory_gets_nothing(trained, fake_
     url, requests = fake_server
     suffix = "/leak_${oc.env:SECRET_TOKEN}" if interpolated else "/leak"
     _tamper(trained, lambda c: c.update(logger={
-        "_target_": "pinnsolve.loggers.MLflowLogger", "_partial_": True, "tracking_uri": url + suffix,
+        "_target_": "pinnsolve.training.loggers.MLflowLogger", "_partial_": True, "tracking_uri": url + suffix,
         "experiment": "pinnsolve", "run_name": "home=${oc.env:HOME}" if interpolated else "home"}))
     result = pinnsolve(f"resume={trained}", "trainer.max_steps=4")
     assert result.code == (2 if interpolated else 0), result.output
@@ -193,7 +193,7 @@ def _set(path: str, value):
 
 TAMPERED = [  # (id, edit of the checkpoint's state, fragment of the one-line error; also for pinnsolve-predict?)
     ("list target", _set("config.optimizer._target_", ["os", "system"]), "names _target_ '['os', 'system']' at 'optimizer'", True),
-    ("unknown trainer key", _set("config.trainer.bogus", 3), "trainer.bogus is not a setting of pinnsolve.trainer.Trainer", False),
+    ("unknown trainer key", _set("config.trainer.bogus", 3), "trainer.bogus is not a setting of pinnsolve.training.Trainer", False),
     ("weights of another size", _set("model", lambda m: {k: torch.zeros(v.shape[0] + 1, *v.shape[1:]) for k, v in m.items()}),
      "holds the weights of another network ('0.weight' is [65, 2] there but [64, 2] here", True),
     ("a weight missing", _set("model", lambda m: dict(list(m.items())[1:])), "holds the weights of another network (missing ['0.weight'])", True),
@@ -209,7 +209,7 @@ TAMPERED = [  # (id, edit of the checkpoint's state, fragment of the one-line er
 
 @pytest.mark.parametrize("edit,fragment,predict_too", [c[1:] for c in TAMPERED], ids=[c[0] for c in TAMPERED])
 def test_a_tampered_checkpoint_is_one_clear_line(trained, tmp_path, capsys, edit, fragment, predict_too):
-    from pinnsolve.predict_cli import main as predict_main
+    from pinnsolve.cli.predict import main as predict_main
 
     state = torch.load(trained / "checkpoint.pt", weights_only=True)
     edit(state)

@@ -9,7 +9,7 @@ import torch
 
 from pinnsolve import ConfigError, NonFiniteError, compose_config
 from pinnsolve.cli import build, run
-from pinnsolve.trainer import Trainer
+from pinnsolve.training.trainer import Trainer
 
 BASE = ["problem=poisson5d", "problem.n_interior=40", "problem.n_boundary=12", "model.hidden=[8,8]",
         "trainer.progress=false", "trainer.plots=false", "trainer.log_every=5", "trainer.checkpoint_every=5"]
@@ -98,7 +98,7 @@ def test_cuda_requested_without_cuda(tmp_path):
 
 def test_metrics_are_written_between_checkpoints_and_trimmed_on_resume(tmp_path):
     """A long run's metrics.csv appears before its first checkpoint; resuming drops rows past the checkpoint."""
-    from pinnsolve.run_files import MetricsLog
+    from pinnsolve.runs.files import MetricsLog
 
     path = tmp_path / "metrics.csv"
     log = MetricsLog(path, min_interval_s=3600)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import torch
 
-from .errors import ConfigError, RunDirectoryError
-from .run_files import atomic_write_bytes, check_no_links_out
+from ..errors import ConfigError, RunDirectoryError
+from .files import atomic_write_bytes, check_no_links_out
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -58,7 +58,7 @@ def locate_checkpoint(resume: str | os.PathLike, key: str = "resume") -> Path:
     """``resume`` may be a run directory or a checkpoint file (``key``: the argument that named it, for errors).
 
     Its directory is checked first: no entry may be a symbolic link out of it
-    (:func:`~pinnsolve.run_files.check_no_links_out`).
+    (:func:`~pinnsolve.runs.files.check_no_links_out`).
     """
     path = Path(str(resume)).expanduser()
     if path.is_dir():

@@ -3,7 +3,7 @@
 ``run(cfg, run_dir)`` builds problem, model, optimizer and trainer from a composed config and
 trains; tests call it directly on configs composed with ``hydra.compose``. The Hydra task turns
 pinnsolve's errors into one clear line: a single run exits with status 2 (3 when it diverged); in a
-sweep (``-m``) every job fails alone and :mod:`pinnsolve.hydra_callbacks` reports the failures at
+sweep (``-m``) every job fails alone and :mod:`pinnsolve.cli.hydra_callbacks` reports the failures at
 the end. The task returns the final ``l2_rel`` (else the validation loss, else the loss), which
 sweepers such as Optuna minimise.
 """
@@ -26,12 +26,12 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from . import distributed as dd
-from .device import resolve_dtype
-from .config_settings import check_settings
-from .errors import ConfigError, PinnsolveError, ProcessGroupError
-from .run_config import resumed_config
-from .run_files import write_json
+from ..training import distributed as dd
+from ..device import resolve_dtype
+from ..runs.settings import check_settings
+from ..errors import ConfigError, PinnsolveError, ProcessGroupError
+from ..runs.config import resumed_config
+from ..runs.files import write_json
 
 CONFIG_DIR = str(importlib.resources.files("pinnsolve.configs"))
 """The repository's ``configs/``, installed as the package ``pinnsolve.configs``."""
@@ -116,7 +116,7 @@ def objective(summary: dict) -> float:
 
 
 def _report(summary: dict, run_dir) -> None:
-    from .distributed import rank
+    from ..training.distributed import rank
 
     if rank() != 0:
         return

@@ -4,7 +4,7 @@ One seed fixes the initialisation (set by the caller before building the model),
 drawn (:class:`~pinnsolve.engine.batches.BatchSampler`) and the optimizer's randomness (the global RNG,
 saved in checkpoints). The loop stops at ``max_steps``, when the training time reaches
 ``time_budget`` seconds, on a stop request (Ctrl-C, SIGTERM), or when the run diverges
-(:mod:`pinnsolve.health`); evaluation, logging and checkpointing are not counted as training time.
+(:mod:`pinnsolve.training.health`); evaluation, logging and checkpointing are not counted as training time.
 Natural-gradient optimizers (``requires_jacobian = True``) receive an
 :class:`~pinnsolve.optim.closure.EngineClosure`; first-order ones a standard closure.
 """
@@ -21,25 +21,25 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .problem import coefficients
+from ..problem import coefficients
 from . import distributed as dd
 from . import plots
 from .allocator import keep_freed_memory
-from .engine.batches import BatchSampler
-from .checkpoint import (CHECKPOINT_NAME, check_compatible, check_weights, load_checkpoint, locate_checkpoint,
+from ..engine.batches import BatchSampler
+from ..runs.checkpoint import (CHECKPOINT_NAME, check_compatible, check_weights, load_checkpoint, locate_checkpoint,
                          optimizer_name)
-from .checkpoint import rng_state, save_checkpoint, set_rng_state
-from .device import available_cpus, resolve_device, resolve_dtype, resolve_threads, strict_float_math
-from .engine import EngineClosure, ResidualEngine
-from .errors import ConfigError, PinnsolveError, ProcessGroupError, RunDirectoryError
-from .engine.evaluation import ErrorMetric
+from ..runs.checkpoint import rng_state, save_checkpoint, set_rng_state
+from ..device import available_cpus, resolve_device, resolve_dtype, resolve_threads, strict_float_math
+from ..engine import EngineClosure, ResidualEngine
+from ..errors import ConfigError, PinnsolveError, ProcessGroupError, RunDirectoryError
+from ..engine.evaluation import ErrorMetric
 from .health import RunHealth
-from .models import for_problem
-from .problem import Problem
+from ..models import for_problem
+from ..problem import Problem
 from .progress import ProgressDisplay
-from .run_files import MetricsLog, write_json
-from .geometry.unit_cube import apply_sampling
-from .trainer_setup import (StopRequest, build_optimizer, check_loss_is_finite, check_options,
+from ..runs.files import MetricsLog, write_json
+from ..geometry.unit_cube import apply_sampling
+from .setup import (StopRequest, build_optimizer, check_loss_is_finite, check_options,
                             parameters_without_gradient, warnings_as_notices)
 
 log = logging.getLogger("pinnsolve")
@@ -76,7 +76,7 @@ class Trainer:
         progress: show the live progress display.
         plots: write PNG plots at the end.
         config: the resolved configuration, stored in checkpoints and used in messages.
-        logger: a factory ``(run_dir, config) -> Logger`` (:mod:`pinnsolve.loggers`) that also gets every
+        logger: a factory ``(run_dir, config) -> Logger`` (:mod:`pinnsolve.training.loggers`) that also gets every
             row of ``metrics.csv`` and the summary (on rank 0), or ``None``.
     """
 

@@ -23,17 +23,17 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from .checkpoint import CHECKPOINT_NAME
-from .errors import ConfigError, RunDirectoryError
-from .problem import Problem
-from .run_files import atomic_write_text, check_no_links_out
+from ..runs.checkpoint import CHECKPOINT_NAME
+from ..errors import ConfigError, RunDirectoryError
+from ..problem import Problem
+from ..runs.files import atomic_write_text, check_no_links_out
 
 JOB_LOG = "pinnsolve.log"  # the name Hydra gives a command-line run's job log (hydra.job.name = pinnsolve)
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
     """The CLI's config with Hydra ``overrides`` (e.g. ``["problem=poisson5d", "optimizer=adam"]``)."""
-    from .cli import CONFIG_DIR
+    from .app import CONFIG_DIR
 
     try:
         with initialize_config_dir(config_dir=CONFIG_DIR, version_base=None):
@@ -70,7 +70,7 @@ def solve(
         ``(model, summary)``: the trained network and the run's summary dict. The run directory
         holds ``.hydra/config.yaml`` (the resolved config) like a command-line run.
     """
-    from .cli import _report, build
+    from .app import _report, build
 
     if not isinstance(problem, Problem):
         shipped = f"pinnsolve.problems.{problem}.make_problem()" if isinstance(problem, str) else "make_problem()"

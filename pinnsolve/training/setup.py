@@ -11,8 +11,8 @@ import signal
 import torch
 from torch import nn
 
-from .engine import JACOBIAN_MODES
-from .errors import ConfigError, HyperParameterError, NonFiniteError
+from ..engine import JACOBIAN_MODES
+from ..errors import ConfigError, HyperParameterError, NonFiniteError
 
 STEP_SIZE_KEYS = ("lr", "max_lr")
 

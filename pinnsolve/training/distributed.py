@@ -22,8 +22,8 @@ import os
 import torch
 import torch.distributed as dist
 
-from .engine.batches import local_batch, row_range  # noqa: F401  (the row split, here for the training layer)
-from .errors import ConfigError
+from ..engine.batches import local_batch, row_range  # noqa: F401  (the row split, here for the training layer)
+from ..errors import ConfigError
 
 BACKENDS = ("auto", "gloo", "nccl")
 

@@ -6,7 +6,7 @@
 
 The checkpoint alone is enough: it carries the resolved configuration and the weights, and the
 network's input and output sizes are read off the weights. It loads on the CPU (or ``device=``)
-whatever device trained it. Nothing in the run directory can run code (:mod:`pinnsolve.run_config`):
+whatever device trained it. Nothing in the run directory can run code (:mod:`pinnsolve.runs.config`):
 the problem is rebuilt only when it is one of pinnsolve's shipped problems; a problem from a Python
 file (``problem=from_file``) or a ``solve()`` run's problem object is passed in by the caller.
 """
@@ -22,13 +22,13 @@ from omegaconf import OmegaConf
 from torch import Tensor, nn
 from torch.func import functional_call, hessian, jacrev, vmap
 
-from .problem import coefficients
+from ..problem import coefficients
 from .checkpoint import check_weights, load_checkpoint, locate_checkpoint
-from .device import resolve_device, resolve_dtype
-from .errors import ConfigError
-from .models import OutputTransform, for_problem
-from .problem import Problem
-from .run_config import FROM_FILE_TARGET, saved_config
+from ..device import resolve_device, resolve_dtype
+from ..errors import ConfigError
+from ..models import OutputTransform, for_problem
+from ..problem import Problem
+from .config import FROM_FILE_TARGET, saved_config
 
 DERIVATIVES = ("grad", "laplacian", "hessian")
 

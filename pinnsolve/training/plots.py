@@ -19,8 +19,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from .geometry.grids import slice_grid  # noqa: E402
-from .run_files import MetricsLog, atomic_write_bytes  # noqa: E402
+from ..geometry.grids import slice_grid  # noqa: E402
+from ..runs.files import MetricsLog, atomic_write_bytes  # noqa: E402
 
 SERIES = [("loss", "loss"), ("l2_rms", "L2 error (RMS)"), ("l2_rel", "relative L2 error")]
 
@@ -54,7 +54,7 @@ def plot_history(metrics: MetricsLog, path: Path, title: str = "") -> None:
 
 def _residual(problem, model, points: torch.Tensor) -> torch.Tensor | None:
     """|residual| of the first condition at ``points`` (``None`` for data conditions, which need targets)."""
-    from .engine import ResidualEngine
+    from ..engine import ResidualEngine
 
     condition = problem.conditions[0]
     if condition.points.has_targets:

@@ -11,12 +11,12 @@ A run directory may come from someone else, so a resume takes only data from it:
   line (or the defaults, ``metrics.csv`` only), so nothing is written or sent outside the run
   directory that the user did not ask for;
 - no entry of the run directory may be a symbolic link out of it
-  (:func:`~pinnsolve.run_files.check_no_links_out`, run by :func:`~pinnsolve.checkpoint.locate_checkpoint`);
+  (:func:`~pinnsolve.runs.files.check_no_links_out`, run by :func:`~pinnsolve.runs.checkpoint.locate_checkpoint`);
 - a problem loaded from a user's Python file (``problem=from_file``) runs that file: resuming it
   needs ``problem=from_file problem.path=<the same file>`` on the command line, as the user's consent;
 - a checkpoint whose problem or optimizer differs from the run directory's ``.hydra/config.yaml``
   does not belong to that run and is refused;
-- the checkpoint is read with ``torch.load(..., weights_only=True)`` (:mod:`pinnsolve.checkpoint`).
+- the checkpoint is read with ``torch.load(..., weights_only=True)`` (:mod:`pinnsolve.runs.checkpoint`).
 
 ``trainer.*`` and ``logger`` overrides given with ``resume=`` apply (e.g. a larger
 ``trainer.max_steps``); any other override is reported and ignored. The merged configuration
@@ -37,9 +37,9 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from .checkpoint import load_checkpoint, locate_checkpoint
-from .config_settings import check_settings
-from .errors import ConfigError
-from .run_files import atomic_write_text
+from .settings import check_settings
+from ..errors import ConfigError
+from .files import atomic_write_text
 
 log = logging.getLogger("pinnsolve")
 
@@ -48,6 +48,9 @@ FROM_FILE_TARGET = "pinnsolve.problem.from_file.load_problem"
 OLD_PROBLEMS_PREFIX = "problems."  # the shipped problems' package before it moved into pinnsolve
 MOVED_TARGETS = {  # targets that run directories written before the package's layers name
     "pinnsolve.problem_file.load_problem": FROM_FILE_TARGET,
+    "pinnsolve.trainer.Trainer": "pinnsolve.training.Trainer",
+    **{f"pinnsolve.loggers.{name}": f"pinnsolve.training.loggers.{name}"
+       for name in ("Logger", "TensorBoardLogger", "MLflowLogger", "WandbLogger")},
 }
 
 
@@ -152,7 +155,7 @@ def saved_config(checkpoint: Path, state: dict | None = None, allow_solve_runs: 
 
 
 def _check_saved_settings(config: dict, source: str | Path) -> None:
-    """Every stored key must be a setting of its group's code (:func:`~pinnsolve.config_settings.check_settings`)."""
+    """Every stored key must be a setting of its group's code (:func:`~pinnsolve.runs.settings.check_settings`)."""
     try:
         check_settings(config)
     except ConfigError as exc:

@@ -15,7 +15,7 @@ import inspect
 
 from hydra.utils import get_object
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 GROUPS = ("problem", "model", "optimizer", "trainer", "logger")
 

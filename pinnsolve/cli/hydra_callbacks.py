@@ -4,7 +4,7 @@
 
 - with ``resume=<run>`` it points Hydra at that run's own directory and turns Hydra's config
   files off, so a resume writes nowhere else (no stray ``outputs/…/<date>/``) and
-  :mod:`pinnsolve.run_config` updates the run's ``.hydra/config.yaml`` itself;
+  :mod:`pinnsolve.runs.config` updates the run's ``.hydra/config.yaml`` itself;
 - it checks that the run (or sweep) directory can be created and written, and otherwise ends the
   command with one line naming the directory and the fix instead of a traceback.
 
@@ -31,10 +31,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, open_dict, read_write
 
-from . import distributed as dd
-from .checkpoint import CHECKPOINT_NAME, locate_checkpoint
-from .device import resolve_device
-from .errors import PinnsolveError
+from ..training import distributed as dd
+from ..runs.checkpoint import CHECKPOINT_NAME, locate_checkpoint
+from ..device import resolve_device
+from ..errors import PinnsolveError
 
 
 def _fail(message: str) -> None:

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError, PinnsolveError
-from .geometry.grids import DEFAULT_RESOLUTION, domain_grid
-from .run_files import atomic_write_bytes, atomic_write_text
-from .run_loading import DERIVATIVES, LoadedRun, load_run
+from ..errors import ConfigError, PinnsolveError
+from ..geometry.grids import DEFAULT_RESOLUTION, domain_grid
+from ..runs.files import atomic_write_bytes, atomic_write_text
+from ..runs.loading import DERIVATIVES, LoadedRun, load_run
 
 KEYS = ("run", "points", "out", "derivatives", "resolution", "device")
 

@@ -3,7 +3,7 @@
 - ``metrics.csv``: one row per logged step (``step, time_s, loss, l2_rms, l2_rel`` and the
   optimizer's diagnostics; evaluation columns are blank between evaluations);
 - ``summary.json``: final metrics, steps, wall time, device, dtype;
-- ``checkpoint.pt``: see :mod:`pinnsolve.checkpoint`.
+- ``checkpoint.pt``: see :mod:`pinnsolve.runs.checkpoint`.
 
 A run directory may come from someone else: :func:`check_no_links_out` refuses one in which any
 entry is a symbolic link that leads out of it, before anything in it is read or written.
@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import RunDirectoryError
+from ..errors import RunDirectoryError
 
 BASE_COLUMNS = ["step", "time_s", "loss", "l2_rms", "l2_rel"]
 
