@@ -246,3 +246,15 @@ def test_an_mlflow_file_store_named_on_the_command_line_works(tmp_path, monkeypa
     assert any(store.rglob("meta.yaml"))
     refused = pinnsolve(*SMALL, "logger=mlflow", "logger.tracking_uri=nope://x", f"hydra.run.dir={tmp_path / 'run2'}")
     assert refused.code == 2 and "cannot start the logger" in refused.stderr and "logger=csv" in refused.stderr, refused.output
+
+
+def test_callbacks_named_by_the_run_directory_are_not_used(trained, tmp_path):
+    """Callbacks run code and write files: like loggers, a resume takes them from its command line only."""
+    _tamper(trained, lambda c: c.update(callbacks={"best": {"_target_": "pinnsolve.training.callbacks.BestModel",
+                                                            "monitor": "loss", "filename": "stolen.pt"},
+                                                   "evil": {"_target_": "os.system", "_args_": ["touch pwned"]}}))
+    result = pinnsolve(f"resume={trained}", "trainer.max_steps=4")
+    assert result.code == 0 and "finished after 4 steps" in result.stdout, result.output
+    assert not (trained / "stolen.pt").exists() and not (tmp_path / "pwned").exists()
+    again = pinnsolve(f"resume={trained}", "trainer.max_steps=6", "callbacks=[best_model]", "callbacks.best_model.monitor=loss")
+    assert again.code == 0 and (trained / "best.pt").is_file(), again.output

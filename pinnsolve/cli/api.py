@@ -51,6 +51,7 @@ def solve(
     overrides: Sequence[str] = (),
     resume: str | Path | None = None,
     overwrite: bool = False,
+    callbacks: Sequence = (),
 ):
     """Train an MLP on ``problem`` exactly as ``pinnsolve optimizer=<optimizer>`` would.
 
@@ -65,6 +66,8 @@ def solve(
         overrides: further Hydra overrides, e.g. ``["trainer.max_steps=500", "optimizer.lr=1e-3"]``.
         resume: continue from this run directory or checkpoint.
         overwrite: delete an existing run in ``run_dir`` first.
+        callbacks: :class:`~pinnsolve.training.callbacks.Callback` objects (e.g. ``BestModel()``,
+            ``EarlyStopping(patience=300)``, your own), after any the overrides name (``callbacks=[…]``).
 
     Returns:
         ``(model, summary)``: the trained network and the run's summary dict. The run directory
@@ -88,7 +91,7 @@ def solve(
     _claim(run_dir, resume, overwrite)
     if resume is None:
         atomic_write_text(run_dir / ".hydra" / "config.yaml", OmegaConf.to_yaml(cfg))
-    trainer = build(cfg, run_dir, problem=problem)
+    trainer = build(cfg, run_dir, problem=problem, callbacks=callbacks)
     with _job_log(run_dir / JOB_LOG):
         summary = trainer.fit(resume=resume)
         _report(summary, run_dir)

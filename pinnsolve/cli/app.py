@@ -66,10 +66,11 @@ def _seed(cfg: DictConfig) -> int:
     return value
 
 
-def build(cfg: DictConfig, run_dir: str | Path, problem=None):
+def build(cfg: DictConfig, run_dir: str | Path, problem=None, callbacks=()):
     """The trainer for a composed config (the model is seeded with ``cfg.seed``).
 
-    ``problem`` replaces ``cfg.problem`` when given (the Python API passes a Problem object).
+    ``problem`` replaces ``cfg.problem`` when given (the Python API passes a Problem object);
+    ``callbacks`` (objects) run after those the config names (``cfg.callbacks``).
     """
     seed = _seed(cfg)
     try:
@@ -90,8 +91,10 @@ def build(cfg: DictConfig, run_dir: str | Path, problem=None):
         raise ConfigError(f"cannot build the model: {exc} ({settings})") from exc
     optimizer = _instantiate(cfg.optimizer, "optimizer")
     logger = _instantiate(cfg.logger, "logger") if "logger" in cfg else None
+    named = [_instantiate(node, f"callback '{name}'") for name, node in (cfg.get("callbacks") or {}).items()]
     trainer = _instantiate(cfg.trainer, "trainer")(
-        problem=problem, model=model, optimizer=optimizer, run_dir=run_dir, seed=seed, config=config, logger=logger
+        problem=problem, model=model, optimizer=optimizer, run_dir=run_dir, seed=seed, config=config, logger=logger,
+        callbacks=[*named, *callbacks],
     )
     return trainer
 
@@ -141,7 +144,7 @@ def task(cfg: DictConfig) -> float:
     run_dir = Path(hydra_cfg.runtime.output_dir)
     try:
         if cfg.get("resume"):
-            cfg, run_dir = resumed_config(cfg.resume, list(hydra_cfg.overrides.task), cfg.get("logger"))
+            cfg, run_dir = resumed_config(cfg.resume, list(hydra_cfg.overrides.task), cfg.get("logger"), cfg.get("callbacks"))
         summary = run(cfg, run_dir)
     except Exception as exc:  # noqa: BLE001 - each kind is reported below
         message = str(exc) if isinstance(exc, PinnsolveError) else "".join(traceback.format_exception(exc)).rstrip()

@@ -9,7 +9,8 @@ one column per coordinate and an optional header, ``.npy``, or ``.npz`` with an 
 single array; without it, a grid of the problem's domain: the whole domain for d ≤ 3, a slice through
 its middle for d > 3), ``out`` (``.csv``, ``.npz``, or ``.vtu``/``.vtk`` through the optional
 ``meshio``: ``pip install "pinnsolve[vtk]"``), ``derivatives`` (``grad``, ``laplacian``, ``hessian``),
-``resolution`` (grid points per axis) and ``device``.
+``resolution`` (grid points per axis), ``device``, and ``which`` (``last``, or ``best``: the network
+the ``best_model`` callback kept).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ..geometry.grids import DEFAULT_RESOLUTION, domain_grid
 from ..runs.files import atomic_write_bytes, atomic_write_text
 from ..runs.loading import DERIVATIVES, LoadedRun, load_run
 
-KEYS = ("run", "points", "out", "derivatives", "resolution", "device")
+KEYS = ("run", "points", "out", "derivatives", "resolution", "device", "which")
 
 
 def parse(argv: list[str]) -> dict:
@@ -218,7 +219,7 @@ def predict_to_file(options: dict) -> Path:
     unknown = [d for d in derivatives if d not in DERIVATIVES]
     if unknown:
         raise ConfigError(f"derivatives={options['derivatives']}: choose from {DERIVATIVES}")
-    run = load_run(options["run"], device=options.get("device", "cpu"))
+    run = load_run(options["run"], device=options.get("device", "cpu"), which=options.get("which", "last"))
     if "points" in options:
         x = read_points(options["points"])
     else:

@@ -7,9 +7,9 @@ A run directory may come from someone else, so a resume takes only data from it:
   in it must be one that pinnsolve's own config groups name, at its place; anything else is refused;
 - no ``${…}`` interpolation in it is resolved: a value holding one is refused (it could read this
   user's environment, ``${oc.env:…}``, and carry it into a file name or a URL);
-- the logger is never taken from it: loggers, their directories and URIs come from this command
-  line (or the defaults, ``metrics.csv`` only), so nothing is written or sent outside the run
-  directory that the user did not ask for;
+- the logger and the callbacks are never taken from it: loggers, their directories and URIs, and
+  callbacks come from this command line (or the defaults: ``metrics.csv`` only, no callbacks), so
+  nothing is written or sent outside the run directory that the user did not ask for;
 - no entry of the run directory may be a symbolic link out of it
   (:func:`~pinnsolve.runs.files.check_no_links_out`, run by :func:`~pinnsolve.runs.checkpoint.locate_checkpoint`);
 - a problem loaded from a user's Python file (``problem=from_file``) runs that file: resuming it
@@ -18,7 +18,7 @@ A run directory may come from someone else, so a resume takes only data from it:
   does not belong to that run and is refused;
 - the checkpoint is read with ``torch.load(..., weights_only=True)`` (:mod:`pinnsolve.runs.checkpoint`).
 
-``trainer.*`` and ``logger`` overrides given with ``resume=`` apply (e.g. a larger
+``trainer.*``, ``logger`` and ``callbacks`` overrides given with ``resume=`` apply (e.g. a larger
 ``trainer.max_steps``); any other override is reported and ignored. The merged configuration
 replaces the run's ``.hydra/config.yaml`` and the applied overrides are appended to
 ``.hydra/resumes.yaml``.
@@ -143,6 +143,8 @@ def saved_config(checkpoint: Path, state: dict | None = None, allow_solve_runs: 
             raise ConfigError(f"resume: {checkpoint} carries no configuration and {source} does not exist")
         config = yaml.safe_load(source.read_text())
     refuse_interpolations(config, source)  # before anything reads a value
+    if isinstance(config, dict):
+        config.pop("callbacks", None)  # code that writes files: taken from the command line, like loggers
     if not isinstance(config, dict) or not all(isinstance(config.get(g), dict) for g in ("problem", "model", "optimizer")):
         raise ConfigError(f"resume: {source} does not hold a pinnsolve configuration")
     _rename_old_targets(config)
@@ -222,11 +224,12 @@ def _take_logger(config: DictConfig, saved: dict, logger: DictConfig | None) -> 
                     f"line only, never from the run directory{'; ' + again if again else ''}")
 
 
-def resumed_config(resume: str, overrides: list[str], logger: DictConfig | None = None) -> tuple[DictConfig, Path]:
+def resumed_config(resume: str, overrides: list[str], logger: DictConfig | None = None,
+                   callbacks: DictConfig | None = None) -> tuple[DictConfig, Path]:
     """The configuration to continue ``resume`` with, and its run directory (see the module doc).
 
-    ``logger`` is the logger node of this command line's configuration (its defaults when the user
-    named none); the run directory's own logger node is dropped.
+    ``logger`` and ``callbacks`` are the nodes of this command line's configuration (its defaults when
+    the user named none); the run directory's own are dropped.
     """
     checkpoint = locate_checkpoint(resume)
     run_dir = checkpoint.parent
@@ -234,19 +237,20 @@ def resumed_config(resume: str, overrides: list[str], logger: DictConfig | None 
     _check_saved_settings({k: v for k, v in saved.items() if k != "logger"}, checkpoint)
     config = OmegaConf.create(saved)
     _take_logger(config, saved, logger)
+    config.callbacks = OmegaConf.create(OmegaConf.to_container(callbacks) if callbacks is not None else {})
     applied, ignored, path_given = [], [], None
     for key, value, text in parse_overrides(overrides):
         if key.startswith("trainer."):
             OmegaConf.update(config, key, value, force_add=True)
             applied.append(text)
-        elif key == "logger" or key.startswith("logger."):
-            applied.append(text)  # already in the command line's logger node
+        elif key in ("logger", "callbacks") or key.startswith(("logger.", "callbacks.")):
+            applied.append(text)  # already in the command line's logger and callbacks nodes
         elif key == "problem.path":
             path_given = value
         elif key not in ("resume", "problem") and not key.startswith("hydra"):
             ignored.append(text)
     for text in ignored:
-        log.warning(f"resuming with the run's own config; ignoring override '{text}' (only trainer.* and logger "
+        log.warning(f"resuming with the run's own config; ignoring override '{text}' (only trainer.*, logger and callbacks "
                     "overrides apply)")
     if config.problem._target_ == FROM_FILE_TARGET:
         saved_path = Path(str(config.problem.path)).expanduser().resolve()

@@ -114,7 +114,10 @@ class LoadedRun:
         return {k: v.detach() for k, v in out.items()}
 
 
-def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = None) -> LoadedRun:
+WHICH = ("last", "best")
+
+
+def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = None, which: str = "last") -> LoadedRun:
     """Load a finished (or checkpointed) run from its directory or its ``checkpoint.pt``.
 
     Args:
@@ -122,13 +125,24 @@ def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = No
         device: where the network goes (``cpu`` by default, whatever device trained it).
         problem: the problem object, for runs whose problem cannot be rebuilt from the config alone
             (``solve()`` runs, ``problem=from_file``); shipped problems are rebuilt.
+        which: ``last`` (the checkpoint's network) or ``best`` (``best.pt``, kept by the
+            :class:`~pinnsolve.training.callbacks.BestModel` callback: ``callbacks=[best_model]``).
 
     Raises:
         ConfigError: no checkpoint there, or a configuration naming code that is not pinnsolve's.
     """
+    if which not in WHICH:
+        raise ConfigError(f"which={which}: choose one of {WHICH}")
     checkpoint = locate_checkpoint(path, key="run")
     state = load_checkpoint(checkpoint)
     config = saved_config(checkpoint, state, allow_solve_runs=True)
+    if which == "best":
+        best = checkpoint.parent / "best.pt"
+        if not best.is_file():
+            raise ConfigError(f"which=best: {checkpoint.parent} has no best.pt; the best_model callback writes it "
+                              "(pinnsolve callbacks=[best_model] …, or solve(..., callbacks=[BestModel()]))")
+        state = load_checkpoint(best)
+        checkpoint = best
     dtype = resolve_dtype(config.get("trainer", {}).get("dtype", "float64"))
     in_features, out_features = _linear_shapes(state["model"])
     model_cfg = OmegaConf.create(config["model"])

@@ -51,8 +51,9 @@ def _check_switches(group: str, node: dict) -> None:
 def check_settings(config: dict) -> None:
     """Refuse a key of ``problem``, ``model``, ``optimizer``, ``trainer`` or ``logger`` that its
     ``_target_`` does not take. ``config`` is the resolved configuration (plain containers)."""
-    for group in GROUPS:
-        node = config.get(group)
+    named = config.get("callbacks") if isinstance(config.get("callbacks"), dict) else {}
+    nodes = [*((group, config.get(group)) for group in GROUPS), *((f"callbacks.{k}", v) for k, v in named.items())]
+    for group, node in nodes:
         if not isinstance(node, dict) or not isinstance(node.get("_target_"), str):
             continue
         try:

@@ -78,6 +78,9 @@ class Trainer:
         config: the resolved configuration, stored in checkpoints and used in messages.
         logger: a factory ``(run_dir, config) -> Logger`` (:mod:`pinnsolve.training.loggers`) that also gets every
             row of ``metrics.csv`` and the summary (on rank 0), or ``None``.
+        callbacks: :class:`~pinnsolve.training.callbacks.Callback` objects (``on_fit_start``, ``on_log``,
+            ``on_fit_end``, their state kept in checkpoints); one may end the run with
+            :meth:`request_stop` (``status: stopped``).
     """
 
     def __init__(
@@ -106,6 +109,7 @@ class Trainer:
         plots: bool = True,
         config: dict | None = None,
         logger=None,
+        callbacks=None,
     ):
         eval_every = check_options(max_steps, log_every, checkpoint_every, eval_every, time_budget, jacobian, chunk_size,
                                    divergence_factor)
@@ -150,6 +154,8 @@ class Trainer:
                          "data or fixed slices, not drawn from a shape; they are drawn as before")
         self._healthy: tuple[int, dict] | None = None
         self._logger_factory, self.logger = logger, None
+        self.callbacks = list(callbacks or [])
+        self._stop_reason: str | None = None
 
     # ---- one step ----------------------------------------------------------------------------
     def _batch(self):
@@ -189,7 +195,26 @@ class Trainer:
         self.metrics.append(row)
         if self.logger is not None:
             self.logger.log(self.step, row)
+        self._call("on_log", row)
         return row
+
+    def _call(self, hook: str, *args) -> None:
+        """Every callback's ``hook(self, *args)`` (a callback without that hook is skipped)."""
+        for callback in self.callbacks:
+            method = getattr(callback, hook, None)
+            if method is not None:
+                method(self, *args)
+
+    def request_stop(self, reason: str) -> None:
+        """End the run after the current step with ``status: stopped`` and ``reason`` (a callback's way)."""
+        self._stop_reason = self._stop_reason or reason
+
+    def notice(self, message: str) -> None:
+        """Say ``message`` in the log and in ``summary.json``'s notices."""
+        self._notice(message)
+
+    def _callback_states(self) -> dict:
+        return {f"{i}:{type(c).__name__}": c.state_dict() for i, c in enumerate(self.callbacks) if hasattr(c, "state_dict")}
 
     def _evaluate(self) -> dict[str, float]:
         """Errors against the exact solution and the problem's own metrics, as floats (a sync)."""
@@ -215,6 +240,7 @@ class Trainer:
             "problem": self.problem.name,
             "metrics": self.metrics.state_dict(),
             "health": self.health.state_dict(),
+            "callbacks": self._callback_states(),
             "config": self.config,
         }
 
@@ -230,6 +256,11 @@ class Trainer:
         self.health.load_state_dict(state.get("health", {}))
         if not metrics:
             return
+        saved = state.get("callbacks", {})
+        for i, callback in enumerate(self.callbacks):  # a resume: each callback continues where it was
+            key = f"{i}:{type(callback).__name__}"
+            if key in saved and hasattr(callback, "load_state_dict"):
+                callback.load_state_dict(saved[key])
         if "metrics" in state:
             self.metrics.load_state_dict(state["metrics"])
         else:  # a checkpoint of an earlier version: its rows are in metrics.csv
@@ -314,6 +345,7 @@ class Trainer:
             self._remember_healthy_state()  # a divergence at the first logged step returns here
         if self._logger_factory is not None and self.is_main:
             self.logger = self._start_logger()
+        self._call("on_fit_start")
         wall_start, status, diverged = time.perf_counter(), "finished", None
         wall = lambda: self.previous_wall_time + time.perf_counter() - wall_start  # noqa: E731
         last_log = (self.step, self.train_time)
@@ -355,6 +387,9 @@ class Trainer:
                         self._save(wall())
                     else:
                         self.metrics.flush_if_due()
+                if self._stop_reason is not None:  # a callback's request, the same on every rank
+                    status = "stopped"
+                    break
                 if (dd.all_reduce_flag(stop.requested, self.device) if logging_now and self.distributed else stop.requested):
                     status = "interrupted"
                     break
@@ -444,6 +479,11 @@ class Trainer:
             "torch": torch.__version__,
             "notices": list(self.notices),
         }
+        if status == "stopped":
+            summary["stopped"] = self._stop_reason
+            self._notice(f"stopped at step {self.step}: {self._stop_reason}")
+        self._call("on_fit_end", summary)
+        summary["notices"] = list(self.notices)
         if diverged is not None:
             summary["diverged"] = {"reason": diverged, "kept_step": self.step,
                                    "advice": RunHealth.advice((self.config or {}).get("optimizer"))}
