@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("pinnsolve", "configs", "pyproject.toml", "README.md")
+SOURCES = ("pinnsolve", "configs", "problems", "pyproject.toml", "README.md")
 
 
 @pytest.fixture(scope="module")
