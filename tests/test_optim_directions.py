@@ -318,3 +318,39 @@ def test_every_solver_of_the_composed_optimizer_gives_the_cholesky_direction():
         assert rel(got, reference) < 1e-8, solver
     spring = direction(SPRING, r, J, damping=1e-3, momentum=0.0, norm_constraint=None, solver="cg", tol=1e-12)
     assert rel(spring, reference) < 1e-8
+
+
+class _MatrixFreeRows:
+    """The operator side of Rows only: products, kernel and Gramian, reductions; reading ``.J`` fails.
+
+    A matrix-free or distributed J can stand in for Rows exactly when the solvers keep to this."""
+
+    def __init__(self, r, J):
+        from pinnsolve.optim.rows import Rows
+
+        self._rows = Rows(r, J)
+        self.r = r
+
+    def __getattr__(self, name):
+        if name == "J":
+            raise AssertionError("a solver read rows.J")
+        return getattr(self._rows, name)
+
+
+@pytest.mark.parametrize("make", ["cholesky_sample", "cholesky_parameter", "nystrom", "cg"])
+def test_solvers_use_only_the_operator_interface_of_the_rows(make):
+    from pinnsolve.optim.rows import Rows
+    from pinnsolve.optim.solvers import CGSolver, CholeskySolver, NystromSolver
+
+    solver = {"cholesky_sample": lambda: CholeskySolver("sample"), "cholesky_parameter": lambda: CholeskySolver("parameter"),
+              "nystrom": lambda: NystromSolver(0.5), "cg": lambda: CGSolver(tol=1e-12)}[make]
+    r, J = rows(30, 50)
+    damping = torch.tensor(1e-3, dtype=torch.float64)
+    torch.manual_seed(3)
+    plain, _, _ = solver()(Rows(r, J), r, damping)
+    torch.manual_seed(3)
+    free, _, _ = solver()(_MatrixFreeRows(r, J), r, damping)
+    assert torch.allclose(free, plain, rtol=1e-12, atol=1e-14)
+    if make != "nystrom":  # (a sketch of half a full-rank kernel is no approximation of its solve)
+        dense = J.T @ torch.linalg.solve(J @ J.T + damping * torch.eye(30, dtype=torch.float64), r)
+        assert rel(plain, dense) < 1e-8

@@ -35,9 +35,12 @@ PDE_SIZES = {  # name: (d, hidden, parameters, points per step) from the papers
 
 @pytest.mark.parametrize("name", sorted(PDE_SIZES))
 def test_pde_sizes_match_the_spec(name):
+    from pinnsolve import compose_config
+
     d, hidden, n_params, n_points = PDE_SIZES[name]
     problem = load(name)
     assert problem.dim == d and problem.n_points == n_points and problem.n_outputs == 1
+    assert list(compose_config([f"problem={name}"]).model.hidden) == hidden       # the shipped config's network
     assert sum(h1 * h2 + h2 for h1, h2 in zip([d, *hidden], [*hidden, 1])) == n_params  # without building 1.3M params
     if n_params < 200000:
         assert MLP(d, hidden).num_parameters() == n_params

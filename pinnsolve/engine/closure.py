@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 
 from ..optim.closure import half_squared_norm
-from ..optim.rows import Rows
+from ..optim.rows import Rows, sum_over
 from .batches import Batch
 from .residuals import ResidualEngine
 
@@ -51,16 +51,9 @@ class EngineClosure:
                                                                          torch.distributed.get_world_size(self.group))
         return Rows(r, J, self.group, index=None if index is None else index.to(r.device))
 
-    def _sum(self, t: Tensor) -> Tensor:
-        if self.group is None:
-            return t
-        t = t.clone()
-        torch.distributed.all_reduce(t, group=self.group)
-        return t
-
     def objective(self, r: Tensor) -> Tensor:
-        return self._sum(half_squared_norm(r))
+        return sum_over(self.group, half_squared_norm(r))
 
     def losses_at(self, thetas: Tensor) -> Tensor:
         """``½‖r(θ_m)‖²`` for ``thetas: [M, P]`` (this rank's points, then one all-reduce of ``M`` numbers)."""
-        return self._sum(self.engine.losses_at(self.batch, thetas))
+        return sum_over(self.group, self.engine.losses_at(self.batch, thetas))

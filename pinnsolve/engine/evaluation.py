@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from torch.func import vmap
 
 from ..errors import ConfigError
+from ..chunked import chunked
 
 
 class ErrorMetric:
@@ -49,7 +50,7 @@ class ErrorMetric:
     def _reference(exact, points: Tensor, chunk: int) -> Tensor:
         """``u⋆`` at ``points``: ``[M, m]``; a function written for a batch or for numpy is one clear error."""
         try:
-            return torch.cat([vmap(exact)(block) for block in points.split(chunk)]).reshape(len(points), -1)
+            return chunked(vmap(exact), points, chunk).reshape(len(points), -1)
         except Exception as exc:  # noqa: BLE001 - re-raised with how exact(x) is called
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise ConfigError(
@@ -63,7 +64,7 @@ class ErrorMetric:
     def predict(self, model: nn.Module, points: Tensor | None = None) -> Tensor:
         """``u_θ`` at the points: ``[M]``, or ``[M, m]`` for a system."""
         points = self.points if points is None else points
-        out = torch.cat([model(block) for block in points.split(self.chunk)])
+        out = chunked(model, points, self.chunk)
         return out.reshape(len(points), -1) if self.names else out.reshape(-1)
 
     def __call__(self, model: nn.Module) -> dict[str, Tensor]:

@@ -29,6 +29,7 @@ from .plan import Plan, plan_condition, traced_error
 from ..optim.workspace import Workspace
 from ..optim.parameters import ParameterLayout
 from ..problem import Condition, Problem
+from ..chunked import chunked
 
 JACOBIAN_MODES = ("auto", "fast", "generic")
 
@@ -232,7 +233,7 @@ class ResidualEngine:
             if per_pass == 1:
                 return torch.stack([self._chunked_loss(batch, self.unflatten(theta)) for theta in thetas])
             loss_of = vmap(lambda theta: self._chunked_loss(batch, self.unflatten(theta)))
-            return torch.cat([loss_of(block) for block in thetas.split(per_pass)])
+            return chunked(loss_of, thetas, per_pass)
 
     def _chunked_loss(self, batch: Batch, params: dict[str, Tensor]) -> Tensor:
         """``½‖r‖²`` with the points of each condition taken ``chunk_size`` at a time."""

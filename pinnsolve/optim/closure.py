@@ -37,6 +37,7 @@ from torch import Tensor, nn
 from torch.func import functional_call, jacrev, vmap
 
 from .parameters import ParameterLayout
+from ..chunked import chunked
 
 ROWS = ("residuals", "losses")
 
@@ -139,4 +140,4 @@ class PerSampleClosure:
         x, y = self.inputs, self.targets
         value = vmap(lambda theta: self.objective(self._batched(self.unflatten(theta), x, y)))
         with torch.no_grad():
-            return torch.cat([value(block) for block in thetas.split(chunk)])
+            return chunked(value, thetas, chunk)

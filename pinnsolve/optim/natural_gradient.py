@@ -112,10 +112,10 @@ class NaturalGradient(NaturalGradientOptimizer):
             phi, failed, self._info = self.solver(rows, rows.r, damping)
             return phi, failed
         previous = state["phi"]
-        if previous.numel() != rows.J.shape[1]:
+        if previous.numel() != rows.num_columns:
             warnings.warn(f"{type(self).__name__}: the set of trainable parameters changed ({previous.numel()} -> "
-                          f"{rows.J.shape[1]} values); the momentum restarts from zero")
-            previous = torch.zeros(rows.J.shape[1], dtype=rows.J.dtype, device=rows.J.device)
+                          f"{rows.num_columns} values); the momentum restarts from zero")
+            previous = torch.zeros(rows.num_columns, dtype=rows.dtype, device=rows.device)
         step, failed, self._info = self.solver(rows, rows.r - mu * rows.Jv(previous), damping)
         phi = mu * previous + step
         state["phi"] = torch.where(torch.isfinite(phi).all(), phi, previous)

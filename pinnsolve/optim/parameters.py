@@ -66,10 +66,3 @@ class ParameterLayout:
                 )
             index.append(torch.arange(self.offsets[i], self.offsets[i] + self.sizes[i]))
         return torch.cat(index) if index else torch.zeros(0, dtype=torch.long)
-
-    def owner(self, column: int) -> str:
-        """Name of the parameter tensor that owns ``column``."""
-        for name, offset, size in zip(self.names, self.offsets, self.sizes):
-            if offset <= column < offset + size:
-                return name
-        raise IndexError(f"column {column} is out of range for {self.numel} parameters")

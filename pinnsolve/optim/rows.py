@@ -28,6 +28,16 @@ from torch import Tensor
 from . import kernel as kn
 
 
+def sum_over(group, t: Tensor) -> Tensor:
+    """``Σ_ranks t`` over ``group`` (a new tensor), or ``t`` itself for ``group=None`` (one process): the one
+    all-reduce of the package, which the rows, the closures and the trainer share."""
+    if group is None:
+        return t
+    t = t.clone()
+    dist.all_reduce(t, group=group)
+    return t
+
+
 class Rows:
     """This rank's rows ``r: [N_i]`` and ``J: [N_i, P]`` (see the module docstring).
 
@@ -73,12 +83,21 @@ class Rows:
 
     # ---- reductions --------------------------------------------------------------------------------
     def sum(self, t: Tensor) -> Tensor:
-        """``Σ_ranks t`` (a new tensor)."""
-        if self.world == 1:
-            return t
-        t = t.clone()
-        dist.all_reduce(t, group=self.group)
-        return t
+        """``Σ_ranks t`` (a new tensor; ``t`` itself with one process)."""
+        return sum_over(self.group if self.world > 1 else None, t)
+
+    @property
+    def num_columns(self) -> int:
+        """``P``: the columns of ``J`` (the parameters being solved for)."""
+        return self.J.shape[1]
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.J.dtype
+
+    @property
+    def device(self) -> torch.device:
+        return self.J.device
 
     def Jt(self, x: Tensor) -> Tensor:
         """``Jᵀx = Σ_i J_iᵀ x_i`` for this rank's ``x_i: [N_i]`` or ``[N_i, ℓ]`` (replicated result)."""
@@ -98,11 +117,6 @@ class Rows:
     def dot(self, a: Tensor, b: Tensor) -> Tensor:
         """``⟨a, b⟩`` of two row-distributed vectors (0-d, replicated)."""
         return self.sum((a * b).sum())
-
-    def objective(self, r: Tensor | None = None) -> Tensor:
-        """``½‖r‖²`` over all rows."""
-        r = self.r if r is None else r
-        return self.sum(0.5 * r.square().sum())
 
     def kernel_scale(self) -> Tensor:
         """``tr(JJᵀ)/N = Σ_i ‖J_i‖_F² / N`` (0-d): the mean eigenvalue of the kernel."""
@@ -151,7 +165,3 @@ class Rows:
     def kernel_lower(self, out: Tensor | None = None) -> Tensor:
         """``K = JJᵀ: [N, N]`` (lower triangle), explicit: with several ranks all of ``J`` is gathered first."""
         return kn.gram_lower(self.gather(self.J) if self.world > 1 else self.J, out)
-
-    def columns(self, columns: Tensor) -> "Rows":
-        """The same rows restricted to some columns of ``J``."""
-        return Rows(self.r, self.J[:, columns], self.group, self._counts, self.index)

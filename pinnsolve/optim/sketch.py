@@ -43,13 +43,14 @@ def sketch_columns(sketch_size: int | float, n: int) -> int:
 
 
 def _rows(J) -> Rows:
-    return J if isinstance(J, Rows) else Rows(J.new_zeros(J.shape[0]), J)
+    """Rows, or anything with their operator interface, as they are; a plain ``J: [N, P]`` wrapped."""
+    return J if hasattr(J, "kernel_times") else Rows(J.new_zeros(J.shape[0]), J)
 
 
 def gaussian_sketch(rows: Rows, ell: int, orthonormal: bool = False) -> Tensor:
     """This process's rows of a Gaussian ``Ω: [N, ℓ]`` (drawn whole, identical on every process); with
     ``orthonormal``, of ``Q`` from a Cholesky–QR of ``Ω`` done twice (``ΩᵀΩ`` summed over processes)."""
-    omega = rows.local(torch.randn(rows.n, ell, dtype=rows.J.dtype, device=rows.J.device))
+    omega = rows.local(torch.randn(rows.n, ell, dtype=rows.dtype, device=rows.device))
     if orthonormal:
         for _ in range(2):
             R = torch.linalg.cholesky(rows.sum(omega.mT @ omega), upper=True)

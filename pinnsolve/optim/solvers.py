@@ -47,19 +47,19 @@ class CholeskySolver:
         self.workspace = Workspace()  # the matrix and its factor, reused from step to step
 
     def parameter_space(self, rows: Rows) -> bool:
-        return self.space == "parameter" or (self.space == "auto" and rows.J.shape[1] < rows.n)
+        return self.space == "parameter" or (self.space == "auto" and rows.num_columns < rows.n)
 
-    def _buffers(self, n: int, like: Tensor) -> tuple[Tensor, Tensor]:
+    def _buffers(self, n: int, like: Rows) -> tuple[Tensor, Tensor]:
         return (self.workspace.get("matrix", (n, n), like.dtype, like.device),
                 self.workspace.get("factor", (n, n), like.dtype, like.device))
 
     def __call__(self, rows: Rows, g: Tensor, damping: Tensor) -> tuple[Tensor, Tensor, dict]:
         if self.parameter_space(rows):
-            matrix, factor = self._buffers(rows.J.shape[1], rows.J)
+            matrix, factor = self._buffers(rows.num_columns, rows)
             G = rows.gramian_lower(out=matrix if rows.world == 1 else None)
             phi, failed = kn.damped_solve(G, rows.Jt(g), damping, overwrite=True, factor=factor)
             return phi, failed, {}
-        matrix, factor = self._buffers(rows.n, rows.J)
+        matrix, factor = self._buffers(rows.n, rows)
         x, failed = kn.damped_solve(rows.kernel_lower(out=matrix), rows.gather(g), damping, overwrite=True, factor=factor)
         return rows.Jt(rows.local(x)), failed, {}
 

@@ -31,6 +31,7 @@ from torch import Tensor
 
 from .conditions import Condition, Problem
 from ..geometry import Minibatches
+from ..chunked import chunked
 
 
 def data_residual(u, x, y):
@@ -65,7 +66,7 @@ class DataMetrics:
         out = {}
         for name in self.sets:
             x, y = self._on(name, p.device, p.dtype)
-            pred = torch.cat([model(block) for block in x.split(self.chunk)])
+            pred = chunked(model, x, self.chunk)
             pred = pred.reshape(y.shape) if y.ndim == 1 else pred
             sq = (pred - y).square()
             out[f"{name}_loss"] = (sq.sum(dim=1) if sq.ndim == 2 else sq).mean()

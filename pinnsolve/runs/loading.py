@@ -29,6 +29,7 @@ from ..errors import ConfigError
 from ..models import OutputTransform, for_problem
 from ..problem import Problem
 from .config import FROM_FILE_TARGET, saved_config
+from ..chunked import chunked
 
 DERIVATIVES = ("grad", "laplacian", "hessian")
 
@@ -93,7 +94,7 @@ class LoadedRun:
         if unknown:
             raise ConfigError(f"unknown derivatives {unknown}; choose from {DERIVATIVES}")
         x = self._points(points)
-        value = torch.cat([self.model(block) for block in x.split(chunk)])
+        value = chunked(self.model, x, chunk)
         squeeze = value.shape[-1] == 1
         out = {"value": value[:, 0] if squeeze else value}
         if not derivatives:
@@ -102,10 +103,10 @@ class LoadedRun:
         f = lambda xi: functional_call(self.model, params, (xi[None],))[0]  # noqa: E731  [d] -> [m]
         with torch.enable_grad():
             if "grad" in derivatives:
-                grad = torch.cat([vmap(jacrev(f))(block) for block in x.split(chunk)])    # [n, m, d]
+                grad = chunked(vmap(jacrev(f)), x, chunk)    # [n, m, d]
                 out["grad"] = grad[:, 0] if squeeze else grad
             if "laplacian" in derivatives or "hessian" in derivatives:
-                hess = torch.cat([vmap(hessian(f))(block) for block in x.split(chunk)])  # [n, m, d, d]
+                hess = chunked(vmap(hessian(f)), x, chunk)  # [n, m, d, d]
                 if "hessian" in derivatives:
                     out["hessian"] = hess[:, 0] if squeeze else hess
                 if "laplacian" in derivatives:

@@ -24,6 +24,7 @@ import torch.distributed as dist
 
 from ..engine.batches import local_batch, row_range  # noqa: F401  (the row split, here for the training layer)
 from ..errors import ConfigError
+from ..optim.rows import sum_over
 
 BACKENDS = ("auto", "gloo", "nccl")
 
@@ -105,12 +106,8 @@ def local_device(device: torch.device) -> torch.device:
 
 
 def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
-    """``Σ_ranks t`` (a new tensor; ``t`` itself with one process)."""
-    if world_size() == 1:
-        return t
-    t = t.clone()
-    dist.all_reduce(t)
-    return t
+    """``Σ_ranks t`` over all processes (a new tensor; ``t`` itself with one process)."""
+    return sum_over(dist.group.WORLD if world_size() > 1 else None, t)
 
 
 def broadcast_object(obj, source: int = 0):
