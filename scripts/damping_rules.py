@@ -4,8 +4,9 @@
     python scripts/damping_rules.py --smoke
 
 ENGD-W with the grid line search, ``--steps`` steps per run, one thread; the final l2_rel of every
-(problem, rule, seed) is printed as a table (and the medians over seeds). Each rule sets λ before the
-step from what the previous steps showed:
+(problem, rule, seed) is printed as a table (and the medians over seeds). Each rule is a damping part
+of :class:`pinnsolve.optim.NaturalGradient` (``trust`` a step rule): one class each, no subclassing.
+It sets λ before the step from what the previous steps showed:
 
 =============  ==============================================================================
 rule           λ and its update
@@ -35,8 +36,8 @@ import torch
 
 from pinnsolve import MLP, BatchSampler, ResidualEngine
 from pinnsolve.engine.evaluation import ErrorMetric
-from pinnsolve.optim import ENGDW
 from pinnsolve.engine import EngineClosure
+from pinnsolve.optim import Cholesky, FixedDamping, GridLineSearch, NaturalGradient
 
 SIZES = {  # (problem kwargs, hidden widths): the CPU sizes of scripts/damping_study.py
     "poisson2d": ({}, [64]), "heat1d": ({}, [64]), "nonlinear_disk": ({}, [24, 24]), "helmholtz2d": ({}, [32]),
@@ -48,52 +49,93 @@ THRESHOLDS = {"eta_half": (0.5, 1 / 16, 3, 3), "auto": (0.25, 1 / 32, 3, 3), "et
 RULES = ["lm_taken", "lm_full", *THRESHOLDS, "residual1", "trust"]
 
 
-class RuleENGDW(ENGDW):
-    """ENGD-W whose λ for the next step comes from ``rule`` (set by :func:`train` between steps)."""
+class Threshold:
+    """``λ = μ·tr(K)/N`` (``residual``: ``μ‖r‖²``); after the step ``η ≥ good`` divides ``μ`` by ``down``,
+    ``η ≤ poor`` (or, with ``rising``, a loss 10 % above the last one) multiplies it by ``up``."""
 
-    def __init__(self, params, rule: str):
-        super().__init__(params, damping=1.0, line_search=rule != "trust")
-        self.rule = rule
-        self.mu = 1e-8 if rule == "residual" else 1e-12 if rule == "trust" else 1e-6
-        self.last = None
-        self.radius = 0.1 * float(torch.cat([p.detach().reshape(-1) for p in self._params]).norm())
+    adaptive = False
 
-    def fixed_step_size(self, phi, state, group):
-        """``trust``: the step ``ηφ`` inside the trust region, ``η = min(1, Δ/‖φ‖)``."""
+    def __init__(self, good: float, poor: float, down: float, up: float, residual: bool = False, rising: bool = False):
+        self.good, self.poor, self.down, self.up, self.residual, self.rising = good, poor, down, up, residual, rising
+        self.mu, self.previous = (1e-8 if residual else 1e-6), None
+
+    def init_state(self, state, reference):
+        state["damping_boost"] = torch.ones((), dtype=reference.dtype)
+
+    def value(self, state, rows, loss=None, fresh_points=False):
+        scale = 2 * float(loss) if self.residual else float(rows.kernel_scale())
+        self.rose = self.rising and self.previous is not None and float(loss) > 1.1 * self.previous
+        self.previous = float(loss)
+        return torch.tensor(self.mu * scale, dtype=rows.dtype) * state["damping_boost"]
+
+    def update(self, state, failed, eta, line_search, gain_ratio=None):
+        FixedDamping.update(self, state, failed, eta, line_search)   # a failed Cholesky: ×10 for the steps after
+        eta = float(eta)
+        self.mu *= self.up if (eta <= self.poor or self.rose) else 1 / self.down if eta >= self.good else 1
+        self.mu = min(max(self.mu, 1e-16), 1e6)
+
+    def diagnostics(self, state, damping):
+        return {"damping": damping}
+
+
+class GainRatio(Threshold):
+    """Levenberg–Marquardt: an absolute ``λ = μ`` (start 1e-6); ``ρ > ¾`` divides it by 3, ``ρ < ¼`` multiplies it
+    by 3, with ``ρ`` the gain ratio of the step taken, or (``full``) of the full step ``η = 1``."""
+
+    def __init__(self, full: bool = False):
+        super().__init__(0, 0, 3, 3)
+        self.full = full
+
+    def value(self, state, rows, loss=None, fresh_points=False):
+        return torch.tensor(self.mu, dtype=rows.dtype) * state["damping_boost"]
+
+    def update(self, state, failed, eta, line_search, gain_ratio=None):
+        FixedDamping.update(self, state, failed, eta, line_search)
+
+    def observe(self, state, outcome):
+        rho = float(outcome.gain_ratio(1.0 if self.full else None))
+        self.mu *= 1 / 3 if rho > 0.75 else 3 if rho < 0.25 else 1
+        self.mu = min(max(self.mu, 1e-16), 1e6)
+
+
+class ResidualNorm(GainRatio):
+    """``λ = 1e-6‖r‖``, no update."""
+
+    def value(self, state, rows, loss=None, fresh_points=False):
+        return torch.tensor(1e-6 * math.sqrt(2 * float(loss)), dtype=rows.dtype) * state["damping_boost"]
+
+    def observe(self, state, outcome):
+        pass
+
+
+class TrustRegion:
+    """A step rule: ``η = min(1, Δ/‖φ‖)``; ``ρ < ¼`` divides ``Δ`` by 4, ``ρ > ¾`` at the boundary doubles it."""
+
+    line_search = False
+
+    def __init__(self, radius: float):
+        self.radius = radius
+
+    def size(self, closure, theta, update, phi, loss, state, group):
         return torch.clamp(self.radius / phi.norm().clamp_min(1e-300), max=1.0)
 
-    def direction(self, rows, damping, state, group):
-        loss = 0.5 * float(rows.r.square().sum())
-        scale = float(rows.J.square().sum()) / rows.J.shape[0]
-        lam = {"lm_taken": self.mu, "lm_full": self.mu, "trust": self.mu, "residual": self.mu * 2 * loss,
-               "residual1": 1e-6 * math.sqrt(2 * loss)}.get(self.rule, self.mu * scale)
-        lam = torch.tensor(lam, dtype=rows.r.dtype) * state["damping_boost"]
-        phi, failed = super().direction(rows, lam, state, group)
-        self.last = (rows.r.clone(), rows.J.clone(), phi, loss)
-        return phi, failed
+    def observe(self, state, outcome):
+        rho = float(outcome.gain_ratio())
+        at_boundary = float(outcome.eta) * float(outcome.phi.norm()) >= 0.999 * self.radius
+        self.radius *= 0.25 if rho < 0.25 else 2.0 if (rho > 0.75 and at_boundary) else 1.0
 
 
-def update(opt: RuleENGDW, closure, engine, eta: float, loss: float, previous: float | None) -> None:
-    r, J, phi, start = opt.last
-    if opt.rule in ("lm_taken", "lm_full"):
-        step = eta if opt.rule == "lm_taken" else 1.0
-        theta = engine.layout.flatten() + eta * phi          # the parameters before the step
-        new = float(closure.losses_at((theta - step * phi)[None])[0])
-        predicted = 0.5 * float((r - step * (J @ phi)).square().sum())
-        rho = (start - new) / (start - predicted) if start > predicted and math.isfinite(new) else 0.0
-        opt.mu *= 1 / 3 if rho > 0.75 else 3 if rho < 0.25 else 1
-    elif opt.rule == "trust":
-        theta = engine.layout.flatten() + eta * phi
-        new = float(closure.losses_at((theta - eta * phi)[None])[0])
-        predicted = 0.5 * float((r - eta * (J @ phi)).square().sum())
-        rho = (start - new) / (start - predicted) if start > predicted and math.isfinite(new) else 0.0
-        at_boundary = eta * float(phi.norm()) >= 0.999 * opt.radius
-        opt.radius *= 0.25 if rho < 0.25 else 2.0 if (rho > 0.75 and at_boundary) else 1.0
-    elif opt.rule in THRESHOLDS:
-        good, poor, down, up = THRESHOLDS[opt.rule]
-        rising = opt.rule == "rising" and previous is not None and loss > 1.1 * previous
-        opt.mu *= up if (eta <= poor or rising) else 1 / down if eta >= good else 1
-    opt.mu = min(max(opt.mu, 1e-16), 1e6)
+def optimizer(params, rule: str) -> NaturalGradient:
+    """ENGD-W (the exact Cholesky solve) with the rule's damping part (and, for ``trust``, step rule)."""
+    params = list(params)
+    if rule == "trust":
+        radius = 0.1 * float(torch.cat([p.detach().reshape(-1) for p in params]).norm())
+        return NaturalGradient(params, solver=Cholesky(), step_rule=TrustRegion(radius), damping=FixedDamping(1e-12))
+    damping = {"lm_taken": lambda: GainRatio(), "lm_full": lambda: GainRatio(full=True),
+               "residual1": lambda: ResidualNorm()}.get(rule)
+    if damping is None:
+        damping = lambda: Threshold(*THRESHOLDS[rule], residual=rule == "residual", rising=rule == "rising")  # noqa: E731
+    return NaturalGradient(params, solver=Cholesky(), step_rule=GridLineSearch(), damping=damping())
 
 
 def train(problem_name: str, rule: str, steps: int, seed: int) -> float:
@@ -104,12 +146,9 @@ def train(problem_name: str, rule: str, steps: int, seed: int) -> float:
     engine = ResidualEngine(problem, model)
     sampler = BatchSampler(problem, seed, "cpu", torch.float64)
     metric = ErrorMetric(problem.exact, sampler.eval_points)
-    opt, previous = RuleENGDW(model.parameters(), rule), None
+    opt = optimizer(model.parameters(), rule)
     for _ in range(steps):
-        closure = EngineClosure(engine, sampler())
-        loss = float(opt.step(closure))
-        update(opt, closure, engine, float(opt.diagnostics["step_size"]), loss, previous)
-        previous = loss
+        opt.step(EngineClosure(engine, sampler()))
     return float(metric(model)["l2_rel"])
 
 

@@ -1,23 +1,37 @@
 """Natural-gradient optimizers: every method maps ``(r, J)`` to a step through ``K = JJᵀ``.
 
-``kernel`` (exact solves), ``sketch`` (Nyström), ``svd`` (truncated SVDs for Sven) hold the maths;
-``engd``, ``engd_w``, ``spring``, ``nystrom``, ``sven`` are thin ``torch.optim.Optimizer`` classes on
-top (``base``); ``closure`` defines what ``step(closure)`` receives; ``polyak`` is a first-order
-baseline.
+Every method is :class:`NaturalGradient` with four parts (:mod:`~pinnsolve.optim.natural_gradient`)::
+
+    NaturalGradient(params, solver=Cholesky(), momentum=SpringMomentum(0.9), step_rule=GridLineSearch(),
+                    damping=AdaptiveDamping())
+
+``ENGD``, ``ENGDW``, ``SPRING``, ``Nystrom`` and ``Sven`` are presets that choose the parts from their flat
+keys. The maths is in ``kernel`` (exact solves), ``sketch`` (Nyström), ``svd`` (truncated SVDs for Sven)
+and ``rows`` (this process's rows of ``J`` and every reduction over processes); ``closure`` defines what
+``step(closure)`` receives; ``polyak`` is a first-order baseline. Nothing here imports the engine.
 """
 
-from .base import NaturalGradientOptimizer
 from .closure import PerSampleClosure
-from .engd import ENGD
+from .damping import AdaptiveDamping, FixedDamping, NoDamping
+from .engd import ENGD, AveragedGramian
 from .engd_w import ENGDW
+from .momentum import NoMomentum, SpringMomentum
+from .natural_gradient import NaturalGradient, NaturalGradientOptimizer
 from .nystrom import Nystrom
 from .polyak import PolyakSGD
+from .solvers import Cholesky, ConjugateGradient, NystromSketch
 from .spring import SPRING
-from .sven import Sven
+from .step_rules import FixedStep, GridLineSearch
+from .sven import Sven, TruncatedPseudoinverse
 
 __all__ = [
-    "ENGD", "ENGDW", "NaturalGradientOptimizer", "Nystrom", "PerSampleClosure", "PolyakSGD", "SPRING",
-    "Sven",
+    # the shell and its presets
+    "NaturalGradient", "NaturalGradientOptimizer", "ENGD", "ENGDW", "Nystrom", "SPRING", "Sven",
+    # parts: solvers, momentum, step rules, damping
+    "AveragedGramian", "Cholesky", "ConjugateGradient", "NystromSketch", "TruncatedPseudoinverse",
+    "NoMomentum", "SpringMomentum", "FixedStep", "GridLineSearch", "AdaptiveDamping", "FixedDamping", "NoDamping",
+    # closures and first-order
+    "PerSampleClosure", "PolyakSGD",
 ]
 
 

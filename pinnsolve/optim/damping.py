@@ -75,40 +75,62 @@ def adapt_factor(value: Tensor, eta: Tensor, line_search: bool, gain_ratio: Tens
     return torch.where(good, value / FACTOR, torch.where(poor, raised, value)).clamp(low, high)
 
 
-class DampingRule:
-    """``λ`` per step: fixed, or adaptive relative to the kernel's scale (see the module docstring).
+class FixedDamping:
+    """A fixed ``λ`` (the papers' way). A failed Cholesky multiplies it by :data:`FAILURE_FACTOR` for the
+    steps after; ``λ/(tr K/N)`` is reported as ``relative_damping`` (an overdamped run is said)."""
 
-    Args:
-        damping: a number ``λ > 0`` (fixed, or the adaptive start ``λ₀``), or ``"auto"``.
-        adaptive: adapt ``λ`` (implied by ``"auto"``).
-        loss_floor: ``ε`` of the adaptive ``λ ≥ εL`` with fresh points (``0``: none).
-    """
+    adaptive = False
 
-    def __init__(self, damping: float | str, adaptive: bool = False, loss_floor: float = LOSS_FLOOR):
-        self.loss_floor = float(loss_floor)
-        self.auto = damping == "auto"
-        self.adaptive = adaptive or self.auto
-        self.initial = None if self.auto else float(damping)
+    def __init__(self, damping: float):
+        self.initial = float(damping)
 
     def init_state(self, state: dict, reference: Tensor) -> None:
-        """``state["damping"]`` (absolute ``λ``) or ``state["relative_damping"]`` (``μ``); a ``-1`` ``μ`` means
-        "take ``λ₀ / (tr K/N)`` at the first step"."""
         like = dict(dtype=reference.dtype, device=reference.device)
-        if self.adaptive:
-            mu = INITIAL_RELATIVE_DAMPING if self.auto else -1.0
-            state["relative_damping"] = torch.tensor(mu, **like)
-        else:
-            state["damping"] = torch.tensor(self.initial, **like)
+        state["damping"] = torch.tensor(self.initial, **like)
+        state["damping_boost"] = torch.ones((), **like)
+
+    def value(self, state: dict, rows, loss: Tensor | None = None, fresh_points: bool = False) -> Tensor:
+        """This step's ``λ`` (0-d)."""
+        scale = kernel_scale(rows) if isinstance(rows, Tensor) else rows.kernel_scale()
+        damping = state["damping"] * state["damping_boost"]
+        state["applied_relative"] = damping / scale
+        return damping
+
+    def update(self, state: dict, failed: Tensor | None, eta: Tensor, line_search: bool,
+               gain_ratio: Tensor | None = None) -> None:
+        if failed is not None:
+            state["damping_boost"] = torch.where(failed, state["damping_boost"] * FAILURE_FACTOR, state["damping_boost"])
+
+    def diagnostics(self, state: dict, damping: Tensor) -> dict[str, Tensor]:
+        return {"damping": damping.detach(), "relative_damping": state["applied_relative"].clone()}
+
+
+class AdaptiveDamping:
+    """``λ = max(μ·tr K/N, εL)`` with ``μ`` moved by each step's outcome (see the module docstring).
+
+    Args:
+        initial: ``λ₀`` (then ``μ₀ = λ₀/(tr K/N)`` at the first step), or ``None`` for ``damping="auto"``
+            (``μ₀`` = :data:`INITIAL_RELATIVE_DAMPING`).
+        loss_floor: ``ε`` of ``λ ≥ εL`` with fresh points (``0``: none).
+    """
+
+    adaptive = True
+
+    def __init__(self, initial: float | None = None, loss_floor: float = LOSS_FLOOR):
+        self.initial = None if initial is None else float(initial)
+        self.auto = initial is None
+        self.loss_floor = float(loss_floor)
+
+    def init_state(self, state: dict, reference: Tensor) -> None:
+        """``state["relative_damping"]`` (``μ``); a ``-1`` means "take ``λ₀ / (tr K/N)`` at the first step"."""
+        like = dict(dtype=reference.dtype, device=reference.device)
+        state["relative_damping"] = torch.tensor(INITIAL_RELATIVE_DAMPING if self.auto else -1.0, **like)
         state["damping_boost"] = torch.ones((), **like)
 
     def value(self, state: dict, rows, loss: Tensor | None = None, fresh_points: bool = False) -> Tensor:
         """This step's ``λ`` (0-d) for :class:`~pinnsolve.optim.rows.Rows` (or a plain ``J``), the loss at
         the step's start and whether its points are freshly drawn (then ``λ ≥ ε L``, ``ε`` = ``loss_floor``)."""
         scale = kernel_scale(rows) if isinstance(rows, Tensor) else rows.kernel_scale()
-        if not self.adaptive:  # λ relative to tr K/N, for the run's health (an overdamped run says so)
-            damping = state["damping"] * state["damping_boost"]
-            state["applied_relative"] = damping / scale
-            return damping
         mu = state["relative_damping"]
         if self.initial is not None:  # adaptive from a given λ₀: μ₀ = λ₀ / (tr K / N), once
             mu = torch.where(mu < 0, (self.initial / scale).clamp(MIN_RELATIVE, MAX_RELATIVE), mu)
@@ -124,13 +146,38 @@ class DampingRule:
     def update(self, state: dict, failed: Tensor | None, eta: Tensor, line_search: bool,
                gain_ratio: Tensor | None = None) -> None:
         """After the step: a Cholesky failure, the step size ``η`` (line search) or the gain ratio (fixed step)."""
-        if not self.adaptive:
-            if failed is not None:
-                state["damping_boost"] = torch.where(failed, state["damping_boost"] * FAILURE_FACTOR, state["damping_boost"])
-            return
         mu = state["relative_damping"]
         used = torch.maximum(mu, state.get("applied_relative", mu))  # a raise starts from the λ the step used
         mu = adapt_factor(mu, eta, line_search, gain_ratio, MIN_RELATIVE, MAX_RELATIVE, raise_from=used)
         if failed is not None:
             mu = torch.where(failed, torch.maximum(mu, used) * FAILURE_FACTOR, mu).clamp(MIN_RELATIVE, MAX_RELATIVE)
         state["relative_damping"] = mu
+
+    def diagnostics(self, state: dict, damping: Tensor) -> dict[str, Tensor]:
+        return {"damping": damping.detach(), "relative_damping": state["relative_damping"].clone()}
+
+
+class NoDamping:
+    """``λ = 0``: for methods whose direction needs none (Sven's truncated pseudoinverse)."""
+
+    adaptive = False
+
+    def init_state(self, state: dict, reference: Tensor) -> None:
+        pass
+
+    def value(self, state: dict, rows, loss: Tensor | None = None, fresh_points: bool = False) -> Tensor:
+        return torch.zeros((), dtype=rows.r.dtype, device=rows.r.device)
+
+    def update(self, state: dict, failed, eta: Tensor, line_search: bool, gain_ratio: Tensor | None = None) -> None:
+        pass
+
+    def diagnostics(self, state: dict, damping: Tensor) -> dict[str, Tensor]:
+        return {}
+
+
+def DampingRule(damping: float | str, adaptive: bool = False, loss_floor: float = LOSS_FLOOR):  # noqa: N802
+    """The damping part of the flat config keys: ``"auto"`` or ``adaptive`` → :class:`AdaptiveDamping`,
+    a number → :class:`FixedDamping`."""
+    if damping == "auto" or adaptive:
+        return AdaptiveDamping(None if damping == "auto" else float(damping), loss_floor)
+    return FixedDamping(damping)

@@ -14,13 +14,31 @@ from __future__ import annotations
 from torch import Tensor
 
 from . import kernel as kn
-from .base import NaturalGradientOptimizer
-from .damping import LOSS_FLOOR
+from .damping import LOSS_FLOOR, DampingRule
+from .natural_gradient import NaturalGradient
+from .presets import warn_if_floor_ignored
 from .rows import Rows
+from .step_rules import step_rule
 from .validation import check_damping, check_positive, check_range
 
 
-class ENGD(NaturalGradientOptimizer):
+class AveragedGramian:
+    """The solver part of dense ENGD: ``(Ḡ + λI)⁻¹ Jᵀg`` with ``Ḡ ← βḠ + (1 − β)G`` (``β = 0``: this step's ``G``).
+    The average is ``state["gramian"]``."""
+
+    def __init__(self, beta: float = 0.0):
+        self.beta = float(beta)
+
+    def __call__(self, rows: Rows, g: Tensor, damping: Tensor, state: dict) -> tuple[Tensor, Tensor, dict]:
+        G = rows.gramian_lower()
+        if self.beta > 0:
+            state["gramian"] = G if "gramian" not in state else self.beta * state["gramian"] + (1 - self.beta) * G
+            G = state["gramian"]
+        phi, failed = kn.damped_solve(G, rows.Jt(g), damping)
+        return phi, failed, {}
+
+
+class ENGD(NaturalGradient):
     """Dense ENGD: ``θ ← θ − η (G + λI)⁻¹ Jᵀr``.
 
     Args:
@@ -49,15 +67,6 @@ class ENGD(NaturalGradientOptimizer):
         defaults = dict(lr=lr, damping=damping, line_search=bool(line_search), gramian_average=float(gramian_average),
                         adaptive_damping=bool(adaptive_damping), effective_dimension=bool(effective_dimension),
                         loss_floor=float(loss_floor))
-        super().__init__(params, defaults)
-
-    def direction(self, rows: Rows, damping: Tensor, state: dict, group: dict):
-        G = rows.gramian_lower()
-        beta = group["gramian_average"]
-        if beta > 0:
-            if "gramian" not in state:
-                state["gramian"] = G
-            else:
-                state["gramian"] = beta * state["gramian"] + (1 - beta) * G
-            G = state["gramian"]
-        return kn.damped_solve(G, rows.Jt(rows.r), damping)
+        super().__init__(params, solver=AveragedGramian(gramian_average), step_rule=step_rule(bool(line_search)),
+                         damping=DampingRule(damping, bool(adaptive_damping), float(loss_floor)), defaults=defaults)
+        warn_if_floor_ignored(self, defaults)

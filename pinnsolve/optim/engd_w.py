@@ -5,7 +5,7 @@ r"""ENGD-Woodbury: the ENGD step solved in sample space.
 
 identical to dense ENGD by ``(JᵀJ + λI)⁻¹Jᵀ = Jᵀ(JJᵀ + λI)⁻¹`` but costing one ``N×N`` Cholesky
 instead of a ``P×P`` one (Guzmán-Cordero, Dangel, Goldshlager, Zeinhofer, NeurIPS 2025). It is
-:class:`~pinnsolve.optim.natural_gradient.NaturalGradient` without momentum.
+:class:`~pinnsolve.optim.presets.DampedPreset` without momentum.
 
 ``space="auto"`` (default) solves in the smaller space: the kernel when ``N ≤ P``, the ``P×P``
 Gramian when ``P < N`` — the same direction. When ``N > P`` the kernel has rank ``≤ P < N`` and, as
@@ -18,10 +18,10 @@ the kernel anyway. ``solver="nystrom"`` or ``"cg"`` replace the exact solve.
 from __future__ import annotations
 
 from .damping import LOSS_FLOOR
-from .natural_gradient import ZERO_DAMPING, NaturalGradient  # noqa: F401  (ZERO_DAMPING: the refusal's reason)
+from .presets import ZERO_DAMPING, DampedPreset  # noqa: F401  (ZERO_DAMPING: the refusal's reason)
 
 
-class ENGDW(NaturalGradient):
+class ENGDW(DampedPreset):
     """ENGD with the Woodbury identity: ``θ ← θ − η Jᵀ(K + λI)⁻¹ r``.
 
     Args:
@@ -35,7 +35,7 @@ class ENGDW(NaturalGradient):
         loss_floor: ``ε`` of the adaptive ``λ ≥ εL`` with fresh points (``0``: off).
         effective_dimension: log ``d_eff(λ)/N``.
         space, solver, sketch_size, variant, shift, tol, max_iters, preconditioner: the solve
-            (:class:`~pinnsolve.optim.natural_gradient.NaturalGradient`).
+            (:class:`~pinnsolve.optim.presets.DampedPreset`).
 
     Example:
         >>> opt = ENGDW(model.parameters())

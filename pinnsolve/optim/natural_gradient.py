@@ -1,165 +1,271 @@
-r"""The damped natural-gradient step, composed: a solver, a momentum, a step rule and a damping rule.
+r"""Every natural-gradient method is one shell with four parts: ``NaturalGradient(solver, momentum, step_rule, damping)``.
 
 .. math::
-    φ_k = μφ_{k-1} + J^\top (K + λI)^{-1}\,(r − μJφ_{k-1}),\qquad θ ← θ − η_k\, φ_k / \sqrt{1 − μ^{2k}},
+    λ = \text{damping}(J, L),\quad
+    φ = \text{momentum.combine}\big(\text{solver}(J,\ \text{momentum.target}(r),\ λ)\big),\quad
+    θ ← θ − η\,\text{momentum.applied}(φ),\quad η = \text{step\_rule}(θ, φ, L)
 
-the minimiser of ``‖Jφ − r‖² + λ‖φ − μφ_{k−1}‖²`` (SPRING; Goldshlager, Abrahamsen, Lin 2024). ``μ = 0``
-is ENGD-W (Guzmán-Cordero, Dangel, Goldshlager, Zeinhofer, NeurIPS 2025). The parts:
+=================  ==============================================  =========================================
+part               what it does                                    shipped
+=================  ==============================================  =========================================
+``solver``         ``(rows, g, λ) → Jᵀ(K + λI)⁻¹g`` or another    :class:`~pinnsolve.optim.solvers.Cholesky`,
+                   direction from this process's rows               ``NystromSketch``, ``ConjugateGradient``
+                   (:class:`~pinnsolve.optim.rows.Rows`)            (:mod:`~pinnsolve.optim.solvers`),
+                                                                    ``AveragedGramian`` (ENGD),
+                                                                    ``TruncatedPseudoinverse`` (Sven)
+``momentum``       right-hand side, ``φ_k``, the step applied      ``NoMomentum``, ``SpringMomentum(μ)``
+                                                                    (:mod:`~pinnsolve.optim.momentum`)
+``step_rule``      ``η``                                           ``GridLineSearch``, ``FixedStep(norm_cap)``
+                                                                    (:mod:`~pinnsolve.optim.step_rules`)
+``damping``        ``λ`` before the step, its update after         ``FixedDamping(λ)``, ``AdaptiveDamping``,
+                                                                    ``NoDamping`` (:mod:`~pinnsolve.optim.damping`)
+=================  ==============================================  =========================================
 
-- **solver** (:mod:`~pinnsolve.optim.solvers`): ``cholesky`` (exact, in the smaller space), ``nystrom``
-  (randomized sketch) or ``cg`` (matrix-free, preconditioned) — for any ``μ``;
-- **step rule** (:mod:`~pinnsolve.optim.step_rules`): the grid line search, or a fixed ``lr`` with the
-  optional norm cap ``η_k = min(lr, √C/‖φ_k‖)``;
-- **damping rule** (:mod:`~pinnsolve.optim.damping`): fixed ``λ`` or adaptive (``damping="auto"``).
+ENGD, ENGD-W, SPRING, Nyström and Sven (:mod:`~pinnsolve.optim.presets` and one file each) are this
+class with parts chosen from their flat keys (the config keys). A new solver, momentum, step rule or
+damping rule is one class with these methods; no subclassing::
 
-:class:`~pinnsolve.optim.ENGDW`, :class:`~pinnsolve.optim.SPRING` and :class:`~pinnsolve.optim.Nystrom`
-are this class with their defaults, the names configs and users already use.
+    opt = NaturalGradient(model.parameters(), solver=Cholesky(), step_rule=FixedStep(), damping=FixedDamping(1e-8), lr=0.5)
+
+The shell does the rest, the same for every method:
+
+1. ``rows = closure.jacobian_rows()`` (``r: [N_i]``, ``J: [N_i, P]``); ``L = closure.objective(r)`` (``½‖r‖²``);
+2. a non-finite ``φ`` (NaN residual) is replaced by ``0`` — no step, never a NaN parameter;
+3. ``θ ← θ − ηφ``; the parts' updates (the damping from ``η``, or the gain ratio of a fixed step); diagnostics.
+
+No step of this sequence reads a tensor on the host: ``step`` returns ``L`` as a 0-d tensor and
+``self.diagnostics`` holds 0-d tensors that the trainer syncs when it logs.
+
+Parameters follow the ``torch.optim`` contract: those with ``requires_grad=False`` are left alone.
+The closure's :class:`~pinnsolve.optim.parameters.ParameterLayout` maps the optimizer's trainable tensors
+to their columns of ``J``; only those columns are built, solved for and moved (an optimizer given
+part of a model's parameters trains just that part).
+
+Following ``torch.optim.LBFGS``, only one parameter group is allowed and the global state (``step``,
+``cholesky_retries``, the parts' ``damping``, ``relative_damping``, ``phi``, ``gramian``, ``rtol``, …)
+lives in ``self.state[first_param]``, so ``state_dict()`` / ``load_state_dict()`` and LR schedulers work
+unchanged (a fixed step reads ``lr`` from the parameter group).
 """
 
 from __future__ import annotations
 
-import warnings
-
 import torch
 from torch import Tensor
+from torch.optim import Optimizer
 
-from . import kernel as kn
-from .base import NaturalGradientOptimizer
-from .damping import LOSS_FLOOR
+from .damping import NoDamping
+from .kernel import effective_dimension
+from .momentum import NoMomentum
+from .parameters import ParameterLayout
 from .rows import Rows
-from .sketch import VARIANTS, sketch_columns
-from .solvers import PRECONDITIONERS, SOLVERS, make_solver
-from .step_rules import norm_capped_step_size
-from .validation import check_choice, check_damping, check_int, check_positive, check_range
-from ..errors import HyperParameterError
-
-ZERO_DAMPING = ("λ = 0 leaves K + λI singular whenever N > P or J loses rank; use a small λ such as 1e-10, "
-                "or optimizer=engd (λ = 0 allowed: Gauss-Newton) or optimizer=sven for an undamped step")
+from .step_rules import GridLineSearch, gain_ratio
 
 
-def natural_gradient_defaults(lr, damping, momentum, norm_constraint, line_search, adaptive_damping, effective_dimension,
-                              solver, space, sketch_size, variant, shift, tol, max_iters, preconditioner,
-                              loss_floor=LOSS_FLOOR) -> dict:
-    """Validated hyper-parameters of :class:`NaturalGradient`."""
-    check_positive("lr", lr, label="learning rate")
-    check_damping(damping, why_zero=ZERO_DAMPING)
-    check_range("momentum", momentum, 0.0, 1.0)
-    check_positive("loss_floor", loss_floor, allow_zero=True)
-    if norm_constraint is not None:
-        check_positive("norm_constraint", norm_constraint)
-    check_choice("solver", solver, SOLVERS)
-    check_choice("space", space, kn.SPACES)
-    valid_size = (isinstance(sketch_size, int) and not isinstance(sketch_size, bool) and sketch_size >= 1) or (
-        isinstance(sketch_size, float) and 0.0 < sketch_size <= 1.0)
-    if not valid_size:
-        raise HyperParameterError("sketch_size", sketch_size, "an integer >= 1 (columns) or a float in (0, 1] "
-                                  "(fraction of N; write 1.0, not 1, for all of N)")
-    check_choice("variant", variant, VARIANTS)
-    if not (shift == "relative" or (isinstance(shift, (int, float)) and not isinstance(shift, bool) and shift >= 0)):
-        raise HyperParameterError("shift", shift, "'relative' or an absolute value >= 0")
-    check_positive("tol", tol)
-    check_int("max_iters", max_iters, 1, allow_none=True)
-    check_choice("preconditioner", preconditioner, PRECONDITIONERS)
-    return dict(lr=lr, damping=damping, momentum=float(momentum), norm_constraint=norm_constraint,
-                line_search=bool(line_search), adaptive_damping=bool(adaptive_damping), loss_floor=float(loss_floor),
-                effective_dimension=bool(effective_dimension), solver=solver, space=space, sketch_size=sketch_size,
-                variant=variant, shift=shift, tol=float(tol), max_iters=max_iters, preconditioner=preconditioner)
+class StepOutcome:
+    """What a step showed, for parts that adapt to it (their optional ``observe(state, outcome)``).
 
-
-class NaturalGradient(NaturalGradientOptimizer):
-    """ENGD-W / SPRING / Nyström / matrix-free, from parts (see the module docstring).
-
-    Args:
-        params: model parameters (one group).
-        lr: fixed step ``η`` (used when ``line_search=False``; capped by ``norm_constraint``).
-        damping: ``λ > 0`` or ``"auto"`` (:mod:`~pinnsolve.optim.damping`).
-        momentum: ``μ ∈ [0, 1)`` (SPRING); 0 is ENGD-W.
-        norm_constraint: ``C`` of the cap ``min(η, √C/‖φ‖)`` of a fixed step, or ``None``.
-        line_search: grid line search over ``η ∈ {2⁰, …, 2⁻³⁰}`` instead of the fixed step.
-        adaptive_damping: adapt a numeric ``damping`` from there.
-        loss_floor: ``ε`` of the adaptive ``λ ≥ εL`` when the closure's points are fresh (``0``: off;
-            :mod:`~pinnsolve.optim.damping`).
-        effective_dimension: log ``d_eff(λ)/N`` (gathers ``K``: an eigendecomposition per step).
-        solver: ``"cholesky"``, ``"nystrom"`` or ``"cg"`` (:mod:`~pinnsolve.optim.solvers`).
-        space: the Cholesky solver's ``"auto"`` (smaller of ``K`` and ``G``), ``"sample"`` or ``"parameter"``.
-        sketch_size, variant, shift: the Nyström sketch (also the CG preconditioner's ``ℓ`` and shift).
-        tol, max_iters, preconditioner: of the CG solver.
+    Attributes:
+        loss: ``L`` before the step (0-d); eta: the step size taken; failed: a Cholesky failure (0-d bool)
+        or ``None``; rows: this step's :class:`~pinnsolve.optim.rows.Rows`; phi: ``φ_k`` (its columns).
     """
 
-    def __init__(self, params, lr: float = 1.0, damping: float | str = "auto", momentum: float = 0.0,
-                 norm_constraint: float | None = None, line_search: bool = True, adaptive_damping: bool = False,
-                 effective_dimension: bool = False, solver: str = "cholesky", space: str = "auto",
-                 sketch_size: int | float = 0.1, variant: str = "gpu_efficient", shift: str | float = "relative",
-                 tol: float = 1e-10, max_iters: int | None = None, preconditioner: str = "nystrom",
-                 loss_floor: float = LOSS_FLOOR):
-        defaults = natural_gradient_defaults(lr, damping, momentum, norm_constraint, line_search, adaptive_damping,
-                                             effective_dimension, solver, space, sketch_size, variant, shift, tol,
-                                             max_iters, preconditioner, loss_floor)
+    def __init__(self, closure, rows: Rows, loss: Tensor, eta: Tensor, failed, phi: Tensor, update: Tensor,
+                 before: Tensor, full_update: Tensor):
+        self.closure, self.rows, self.loss, self.eta, self.failed, self.phi = closure, rows, loss, eta, failed, phi
+        self._update, self._before, self._full_update = update, before, full_update
+
+    def gain_ratio(self, eta: Tensor | float | None = None) -> Tensor:
+        """``ρ = (L − L(θ − η·d)) / (L − m(η·d))`` for the step ``η`` (default: the one taken); one more loss."""
+        eta = self.eta if eta is None else torch.as_tensor(eta, dtype=self.loss.dtype, device=self.loss.device)
+        new = self.closure.losses_at((self._before - eta * self._full_update)[None])[0]
+        predicted = self.closure.objective(self.rows.r - eta * self.rows.Jv(self._update))
+        return gain_ratio(self.loss, new, predicted)
+
+
+class NaturalGradient(Optimizer):
+    """The natural-gradient shell: one parameter group, a flat ``θ``, four parts (see the module docstring).
+
+    Args:
+        params: the parameters to train (one group). Their columns of ``J`` are found through the
+            closure's ``layout`` (a closure without one is taken to differentiate exactly ``params``,
+            in order).
+        solver: ``(rows, g, λ, state) -> (φ: [P], failed: [] bool or None, info: {name: 0-d})``; optionally
+            ``init_state(state, reference)``, ``columns(num_params, device)`` (the columns of ``J`` to build
+            this step; ``None``: all), ``adaptive`` and ``update(state, failed, η, line_search, ρ)``, and
+            ``diagnostics(state)`` (read after the update).
+        momentum: :class:`~pinnsolve.optim.momentum.NoMomentum` (default) or ``SpringMomentum(μ)``.
+        step_rule: :class:`~pinnsolve.optim.step_rules.GridLineSearch` (default) or ``FixedStep(norm_cap)``.
+        damping: ``FixedDamping(λ)``, ``AdaptiveDamping(...)`` or ``NoDamping()`` (default).
+
+        Any part may also have ``observe(state, outcome)``: it then sees each step's :class:`StepOutcome`
+        (the step size, a Cholesky failure, the gain ratio of any step size) after the step.
+        lr: the fixed step's ``η`` (kept in the parameter group: schedulers may change it).
+        effective_dimension: log ``d_eff(λ)/N`` (gathers ``K``: an eigendecomposition per step).
+        defaults: the parameter group's hyper-parameters (the presets store their flat keys there).
+    """
+
+    requires_jacobian = True
+
+    def __init__(self, params, solver, momentum=None, step_rule=None, damping=None, lr: float = 1.0,
+                 effective_dimension: bool = False, defaults: dict | None = None):
+        self.solver = solver
+        self.momentum = momentum if momentum is not None else NoMomentum()
+        self.step_rule = step_rule if step_rule is not None else GridLineSearch()
+        self.damping = damping if damping is not None else NoDamping()
+        defaults = dict(defaults or {})
+        defaults.setdefault("lr", lr)
+        defaults.setdefault("line_search", self.step_rule.line_search)
+        defaults.setdefault("effective_dimension", bool(effective_dimension))
         super().__init__(params, defaults)
-        self.solver = make_solver(solver, space, sketch_size, variant, shift, tol, max_iters, preconditioner)
-        self._info: dict[str, Tensor] = {}
-        self._warned: tuple | None = None
+        if len(self.param_groups) != 1:
+            raise ValueError(f"{type(self).__name__} doesn't support per-parameter options (parameter groups)")
+        self._params = self.param_groups[0]["params"]
+        self.diagnostics: dict[str, Tensor] = {}
+        self._columns_cache: tuple | None = None
 
-    def init_state(self, state: dict) -> None:
-        if self.param_groups[0]["momentum"] > 0:
-            p = self._params[0]
-            state["phi"] = torch.zeros(sum(q.numel() for q in self._trainable()), dtype=p.dtype, device=p.device)
+    @property
+    def damping_rule(self):
+        """The damping part (its name before the parts had their own)."""
+        return self.damping
 
-    def direction(self, rows: Rows, damping: Tensor, state: dict, group: dict):
-        self._warn_about_sketch(rows.n, group)
-        mu = group["momentum"]
-        if mu == 0.0:
-            phi, failed, self._info = self.solver(rows, rows.r, damping)
-            return phi, failed
-        previous = state["phi"]
-        if previous.numel() != rows.num_columns:
-            warnings.warn(f"{type(self).__name__}: the set of trainable parameters changed ({previous.numel()} -> "
-                          f"{rows.num_columns} values); the momentum restarts from zero")
-            previous = torch.zeros(rows.num_columns, dtype=rows.dtype, device=rows.device)
-        step, failed, self._info = self.solver(rows, rows.r - mu * rows.Jv(previous), damping)
-        phi = mu * previous + step
-        state["phi"] = torch.where(torch.isfinite(phi).all(), phi, previous)
-        return phi, failed
+    def load_state_dict(self, state_dict: dict) -> None:
+        """``torch.optim``'s, then a check that vectors and matrices of the state fit these parameters
+        (SPRING's ``φ: [P]``, ENGD's averaged Gramian ``[P, P]``), so that a state from a model of another
+        size fails here and not at the next ``step()``."""
+        super().load_state_dict(state_dict)
+        state = self.state[self._params[0]] if self._params else {}
+        n = sum(p.numel() for p in self._trainable())
+        for key, shape in {"phi": (n,), "gramian": (n, n)}.items():
+            if key in state and tuple(state[key].shape) != shape:
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: the state's '{key}' has shape {list(state[key].shape)}, "
+                    f"these parameters need {list(shape)} ({n} trainable numbers): the state was saved for a model "
+                    "of another size. Load it into that model's optimizer, or start this one afresh"
+                )
 
-    def applied_step(self, phi: Tensor, state: dict, group: dict) -> Tensor:
-        mu = group["momentum"]
-        if mu == 0.0:
-            return phi
-        k = state["step"].to(phi.dtype)
-        return phi / torch.sqrt(1.0 - torch.pow(torch.as_tensor(mu, dtype=phi.dtype, device=phi.device), 2.0 * k))
+    # ---- parameters and their columns -------------------------------------------------------
+    def _trainable(self) -> list[Tensor]:
+        return [p for p in self._params if p.requires_grad]
 
-    def after_step(self, state: dict, group: dict, eta: Tensor) -> None:
-        """With momentum and the line search, the momentum keeps the step taken.
+    @staticmethod
+    def _flat(params: list[Tensor]) -> Tensor:
+        return torch.cat([p.detach().reshape(-1) for p in params])
 
-        SPRING's recursion assumes a fixed step. With the line search choosing ``η_k`` the momentum keeps
-        ``η_k φ_k`` instead of ``φ_k`` (the same with ``η = 1``): after a short step (``η ≪ 1``) the unscaled
-        ``φ_k`` made the next direction overshoot by about ``1/η``, so the search picked a short step again,
-        and a refused step (``η = 0``) now restarts the momentum. Measured with the default damping, 200
-        steps: logfp9d l2_rel 0.36 → 0.024 (seed 0), poisson2d 3.9e-6 → 1.2e-6, poisson5d 1.5e-4 → 4.8e-5 (RESULTS.md).
+    @staticmethod
+    def _assign(params: list[Tensor], theta: Tensor) -> None:
+        offset = 0
+        for p in params:
+            n = p.numel()
+            p.copy_(theta[offset:offset + n].view_as(p))
+            offset += n
+
+    def _layout(self, closure) -> ParameterLayout:
+        layout = getattr(closure, "layout", None)
+        return layout if layout is not None else ParameterLayout([(str(i), p) for i, p in enumerate(self._params)])
+
+    def _owned_columns(self, layout: ParameterLayout, trainable: list[Tensor]) -> tuple[Tensor, bool]:
+        """Columns ``[P_t]`` of the trainable tensors and whether they are all of ``J``, in order (cached)."""
+        key = (id(layout), tuple(id(p) for p in trainable))
+        if self._columns_cache is None or self._columns_cache[0] != key:
+            owned = layout.columns(trainable)
+            everything = [id(p) for p in trainable] == [id(p) for p in layout.tensors]
+            self._columns_cache = (key, owned.to(trainable[0].device), everything)
+        return self._columns_cache[1], self._columns_cache[2]
+
+    def _global_state(self) -> dict:
+        state = self.state[self._params[0]]
+        if "step" not in state:
+            ref = self._params[0]
+            state["step"] = torch.zeros((), dtype=torch.int64, device=ref.device)
+            state["cholesky_retries"] = torch.zeros((), dtype=torch.int64, device=ref.device)
+            self.damping.init_state(state, ref)
+            self.momentum.init_state(state, ref, sum(p.numel() for p in self._trainable()))
+            if hasattr(self.solver, "init_state"):
+                self.solver.init_state(state, ref)
+        return state
+
+    @staticmethod
+    def _rows(closure, columns: Tensor | None) -> Rows:
+        """This process's rows, from a closure that builds them (``jacobian_rows()``) or returns ``(r, J)``."""
+        if hasattr(closure, "jacobian_rows"):
+            return closure.jacobian_rows() if columns is None else closure.jacobian_rows(columns=columns)
+        r, J = closure.residuals_and_jacobian() if columns is None else closure.residuals_and_jacobian(columns=columns)
+        return Rows(r, J)
+
+    def _adaptive(self) -> bool:
+        """Whether a part adapts to the step's outcome (then a fixed step costs one more loss: the gain ratio)."""
+        return self.damping.adaptive or getattr(self.solver, "adaptive", False)
+
+    # ---- the step -------------------------------------------------------------------------------
+    @torch.no_grad()
+    def step(self, closure) -> Tensor:  # type: ignore[override]
+        """One natural-gradient step; returns the loss at the start of the step (0-d, no sync).
+
+        Args:
+            closure: a :class:`~pinnsolve.engine.EngineClosure` or
+                :class:`~pinnsolve.optim.closure.PerSampleClosure` (not a plain callable).
         """
-        if group["momentum"] > 0.0 and group["line_search"]:
-            state["phi"] = eta * state["phi"]
+        if not hasattr(closure, "residuals_and_jacobian"):
+            raise TypeError(
+                f"{type(self).__name__}.step needs a closure with residuals_and_jacobian() and losses_at() "
+                "(pinnsolve.engine.EngineClosure or pinnsolve.optim.PerSampleClosure), not a plain loss closure"
+            )
+        group, state = self.param_groups[0], self._global_state()
+        trainable = self._trainable()
+        layout = self._layout(closure)
+        if not trainable:  # every parameter frozen: nothing moves (torch.optim does the same)
+            r, _ = closure.residuals_and_jacobian(columns=torch.zeros(0, dtype=torch.long, device=self._params[0].device))
+            self.diagnostics = {}
+            return closure.objective(r).detach()
+        owned, everything = self._owned_columns(layout, trainable)
+        theta = self._flat(trainable)
+        subset = self.solver.columns(theta.numel(), theta.device) if hasattr(self.solver, "columns") else None
+        requested = owned if subset is None else owned[subset]
+        columns = None if (subset is None and everything) else requested
+        rows = self._rows(closure, columns)
+        loss = closure.objective(rows.r)
+        damping = self.damping.value(state, rows, loss, bool(getattr(closure, "fresh_points", False)))
+        direction, failed, info = self.solver(rows, self.momentum.target(rows, state), damping, state)
+        phi = self.momentum.combine(direction, state)
+        if subset is not None:
+            phi = torch.zeros_like(theta).index_put_((subset,), phi)
+        phi = torch.where(torch.isfinite(phi).all(), phi, torch.zeros_like(phi))
+        state["step"] += 1
+        update = self.momentum.applied(phi, state)
+        full_update = update if everything else torch.zeros(layout.numel, dtype=update.dtype,
+                                                             device=update.device).index_put_((owned,), update)
+        before = layout.flatten()
+        eta = self.step_rule.size(closure, before, full_update, phi, loss, state, group)
+        self._assign(trainable, theta - eta * update)
 
-    def fixed_step_size(self, phi: Tensor, state: dict, group: dict) -> Tensor:
-        if group["norm_constraint"] is None:
-            return super().fixed_step_size(phi, state, group)
-        return norm_capped_step_size(group["lr"], phi, group["norm_constraint"])
+        if failed is not None:
+            state["cholesky_retries"] += failed.to(torch.int64)
+        ratio = None
+        line_search = self.step_rule.line_search
+        if self._adaptive() and not line_search:  # one more loss: the fixed step's gain ratio
+            new_loss = closure.losses_at(layout.flatten()[None])[0]
+            predicted = closure.objective(rows.r - eta * rows.Jv(update if subset is None else update[subset]))
+            ratio = gain_ratio(loss, new_loss, predicted)
+        self.damping.update(state, failed, eta, line_search, ratio)
+        if hasattr(self.solver, "update"):
+            self.solver.update(state, failed, eta, line_search, ratio)
+        self.momentum.after_step(state, eta, line_search)
+        observers = [part for part in (self.solver, self.momentum, self.step_rule, self.damping) if hasattr(part, "observe")]
+        if observers:
+            outcome = StepOutcome(closure, rows, loss, eta, failed, phi, update if subset is None else update[subset],
+                                  before, full_update)
+            for part in observers:
+                part.observe(state, outcome)
 
-    def extra_diagnostics(self, state: dict, group: dict) -> None:
-        self.diagnostics.update(self._info)
+        self.diagnostics = {"step_size": eta.detach(), "cholesky_retries": state["cholesky_retries"].clone(),
+                            **self.damping.diagnostics(state, damping)}
+        if group["effective_dimension"]:
+            self.diagnostics["d_eff_over_N"] = effective_dimension(rows.kernel_lower(), damping) / rows.n
+        self.diagnostics.update(info)
+        if hasattr(self.solver, "diagnostics"):
+            self.diagnostics.update(self.solver.diagnostics(state))
+        return loss.detach()
 
-    def _warn_about_sketch(self, n: int, group: dict) -> None:
-        """Say once when a Nyström sketch is the whole kernel, or so close to it that its Cholesky fails."""
-        if group["solver"] != "nystrom":
-            return
-        ell = sketch_columns(group["sketch_size"], n)
-        if self._warned == (n, ell):
-            return
-        self._warned = (n, ell)
-        if ell >= n:
-            warnings.warn(f"{type(self).__name__}: sketch_size={group['sketch_size']} gives {ell} >= N = {n} columns, the "
-                          "whole kernel; using the exact Cholesky solve (the same as optimizer=engd_w / spring, at their cost)")
-        elif group["variant"] == "gpu_efficient" and ell > 0.9 * n:
-            warnings.warn(f"{type(self).__name__}: sketch_size={group['sketch_size']} gives {ell} of N = {n} columns; this "
-                          "close to N the GPU-efficient sketch's Cholesky is ill-conditioned and tends to fail. Use "
-                          "sketch_size <= 0.5, variant=standard, or sketch_size=1.0 for the exact solve")
+
+NaturalGradientOptimizer = NaturalGradient
+"""The shell's name before it took parts (kept for code that subclassed it)."""

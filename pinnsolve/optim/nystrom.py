@@ -1,6 +1,6 @@
 r"""Nyström-ENGD-W / Nyström-SPRING: SPRING (or, with ``momentum = 0``, ENGD-W) whose kernel solve
 ``(K + λI)⁻¹`` is replaced by a randomized Nyström approximation (:mod:`pinnsolve.optim.solvers`,
-:mod:`pinnsolve.optim.sketch`). It is :class:`~pinnsolve.optim.natural_gradient.NaturalGradient` with
+:mod:`pinnsolve.optim.sketch`). It is :class:`~pinnsolve.optim.presets.DampedPreset` with
 ``solver="nystrom"``.
 
 A fresh sketch is drawn every step from the global torch RNG. The Woodbury paper finds the
@@ -11,10 +11,10 @@ approximation helps mainly early and on large batches, because ``d_eff(λ)/N`` s
 from __future__ import annotations
 
 from .damping import LOSS_FLOOR
-from .natural_gradient import NaturalGradient
+from .presets import DampedPreset
 
 
-class Nystrom(NaturalGradient):
+class Nystrom(DampedPreset):
     """SPRING / ENGD-W with a Nyström-approximated kernel solve.
 
     Args:

@@ -24,6 +24,8 @@ synchronisation, the price of a tolerance (the Cholesky and Nyström solvers hav
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor
 
@@ -53,7 +55,7 @@ class CholeskySolver:
         return (self.workspace.get("matrix", (n, n), like.dtype, like.device),
                 self.workspace.get("factor", (n, n), like.dtype, like.device))
 
-    def __call__(self, rows: Rows, g: Tensor, damping: Tensor) -> tuple[Tensor, Tensor, dict]:
+    def __call__(self, rows: Rows, g: Tensor, damping: Tensor, state: dict | None = None) -> tuple[Tensor, Tensor, dict]:
         if self.parameter_space(rows):
             matrix, factor = self._buffers(rows.num_columns, rows)
             G = rows.gramian_lower(out=matrix if rows.world == 1 else None)
@@ -77,8 +79,24 @@ class NystromSolver:
 
     def __init__(self, sketch_size=0.1, variant: str = "gpu_efficient", shift="relative"):
         self.sketch_size, self.variant, self.shift = sketch_size, variant, shift
+        self._warned: tuple | None = None
 
-    def __call__(self, rows: Rows, g: Tensor, damping: Tensor) -> tuple[Tensor, Tensor, dict]:
+    def _warn_about_sketch(self, n: int) -> None:
+        """Say once when the sketch is the whole kernel, or so close to it that its Cholesky fails."""
+        ell = sketch_columns(self.sketch_size, n)
+        if self._warned == (n, ell):
+            return
+        self._warned = (n, ell)
+        if ell >= n:
+            warnings.warn(f"Nystrom: sketch_size={self.sketch_size} gives {ell} >= N = {n} columns, the whole kernel; "
+                          "using the exact Cholesky solve (the same as optimizer=engd_w / spring, at their cost)")
+        elif self.variant == "gpu_efficient" and ell > 0.9 * n:
+            warnings.warn(f"Nystrom: sketch_size={self.sketch_size} gives {ell} of N = {n} columns; this close to N "
+                          "the GPU-efficient sketch's Cholesky is ill-conditioned and tends to fail. Use "
+                          "sketch_size <= 0.5, variant=standard, or sketch_size=1.0 for the exact solve")
+
+    def __call__(self, rows: Rows, g: Tensor, damping: Tensor, state: dict | None = None) -> tuple[Tensor, Tensor, dict]:
+        self._warn_about_sketch(rows.n)
         x, failed = nystrom_solve(rows, g, damping, self.sketch_size, self.variant, self.shift)
         return rows.Jt(x), failed, {}
 
@@ -103,7 +121,7 @@ class CGSolver:
         self.tol, self.max_iters, self.preconditioner = tol, max_iters, preconditioner
         self.sketch_size, self.shift = sketch_size, shift
 
-    def __call__(self, rows: Rows, g: Tensor, damping: Tensor) -> tuple[Tensor, Tensor, dict]:
+    def __call__(self, rows: Rows, g: Tensor, damping: Tensor, state: dict | None = None) -> tuple[Tensor, Tensor, dict]:
         apply = self._preconditioner(rows, damping)
 
         def matvec(v: Tensor) -> Tensor:
@@ -161,3 +179,7 @@ def make_solver(name: str, space: str = "auto", sketch_size=0.1, variant: str = 
         return CGSolver(tol, max_iters, preconditioner, sketch_size, shift)
     raise ValueError(f"unknown solver '{name}'; choose one of {SOLVERS}")
 
+
+
+Cholesky, NystromSketch, ConjugateGradient = CholeskySolver, NystromSolver, CGSolver
+"""The solver parts by the names :class:`~pinnsolve.optim.natural_gradient.NaturalGradient` composes them with."""

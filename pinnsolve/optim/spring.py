@@ -7,16 +7,16 @@ r"""SPRING: ENGD-Woodbury with momentum (Goldshlager, Abrahamsen, Lin 2024; Guzm
 the applied step is the bias-corrected ``d_k = φ_k / √(1 − μ^{2k})`` (``k = 1, 2, …``; the stored
 ``φ_k`` is not corrected). With a fixed ``η`` the step size is norm-capped:
 ``η_k = min(η, √C/‖φ_k‖)`` (Guzmán-Cordero et al. 2025; measured on ``φ_k``), ``C = norm_constraint``.
-``μ = 0`` is exactly ENGD-W. It is :class:`~pinnsolve.optim.natural_gradient.NaturalGradient` with momentum.
+``μ = 0`` is exactly ENGD-W. It is :class:`~pinnsolve.optim.presets.DampedPreset` with momentum.
 """
 
 from __future__ import annotations
 
 from .damping import LOSS_FLOOR
-from .natural_gradient import NaturalGradient
+from .presets import DampedPreset
 
 
-class SPRING(NaturalGradient):
+class SPRING(DampedPreset):
     """SPRING: ``θ ← θ − η_k φ_k/√(1 − μ^{2k})``.
 
     Args:
@@ -30,7 +30,7 @@ class SPRING(NaturalGradient):
         loss_floor: ``ε`` of the adaptive ``λ ≥ εL`` with fresh points (``0``: off).
         effective_dimension: log ``d_eff(λ)/N``.
         space, solver, sketch_size, variant, shift, tol, max_iters, preconditioner: the solve
-            (:class:`~pinnsolve.optim.natural_gradient.NaturalGradient`).
+            (:class:`~pinnsolve.optim.presets.DampedPreset`).
     """
 
     def __init__(self, params, lr: float = 0.1, damping: float | str = "auto", momentum: float = 0.9,

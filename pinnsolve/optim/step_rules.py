@@ -159,3 +159,42 @@ def gain_ratio(loss: Tensor, new_loss: Tensor, predicted_loss: Tensor) -> Tensor
     actual = loss - new_loss
     rho = torch.where(predicted > 0, actual / predicted.clamp_min(torch.finfo(loss.dtype).tiny), torch.zeros_like(loss))
     return torch.where(torch.isfinite(rho), rho, torch.zeros_like(rho))
+
+
+class GridLineSearch:
+    """``η`` from :func:`grid_line_search` on the closure's losses; on the CPU the search starts at the last
+    step's ``η`` (its exponent kept as ``state["line_search_exponent"]``)."""
+
+    line_search = True
+
+    def size(self, closure, theta: Tensor, update: Tensor, phi: Tensor, loss: Tensor, state: dict,
+             group: dict) -> Tensor:
+        """``η`` for ``θ − η·update`` (``θ``, ``update``: all of the closure's columns)."""
+        sequential = getattr(closure, "sequential", False)  # the CPU: start where the last step's η was
+        hint = int(state["line_search_exponent"]) if sequential and "line_search_exponent" in state else None
+        eta, _ = grid_line_search(closure, theta, update, loss, hint=hint)
+        if sequential:  # a refused step (η = 0) keeps the last hint
+            k = grid_exponent(eta)
+            state["line_search_exponent"] = torch.where(k >= 0, k, state.get("line_search_exponent", k))
+        return eta
+
+
+class FixedStep:
+    """``η = lr`` (read from the parameter group, so learning-rate schedulers apply), or SPRING's norm cap
+    ``η = min(lr, √C/‖φ‖)`` with ``norm_cap = C``."""
+
+    line_search = False
+
+    def __init__(self, norm_cap: float | None = None):
+        self.norm_cap = norm_cap
+
+    def size(self, closure, theta: Tensor, update: Tensor, phi: Tensor, loss: Tensor, state: dict,
+             group: dict) -> Tensor:
+        if self.norm_cap is None:
+            return torch.as_tensor(group["lr"], dtype=phi.dtype, device=phi.device)
+        return norm_capped_step_size(group["lr"], phi, self.norm_cap)
+
+
+def step_rule(line_search: bool, norm_constraint: float | None = None):
+    """The part of the flat ``line_search`` / ``norm_constraint`` keys."""
+    return GridLineSearch() if line_search else FixedStep(norm_constraint)

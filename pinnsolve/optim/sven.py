@@ -38,9 +38,10 @@ from torch import Tensor
 
 from ..errors import HyperParameterError
 from . import kernel as kn
-from .base import NaturalGradientOptimizer
 from .damping import adapt_factor
+from .natural_gradient import NaturalGradient
 from .rows import Rows
+from .step_rules import step_rule
 from .svd import SVD_MODES, truncated_pinv_apply, truncated_svd
 from .validation import check_choice, check_int, check_positive, check_range
 
@@ -57,7 +58,72 @@ def microbatch_rows(r: Tensor, J: Tensor, size: int) -> tuple[Tensor, Tensor]:
             torch.zeros(n, J.shape[1], dtype=J.dtype, device=J.device).index_add_(0, groups, J))
 
 
-class Sven(NaturalGradientOptimizer):
+class TruncatedPseudoinverse:
+    """The solver part of Sven: ``V_kΣ_k⁻¹U_kᵀ g`` (see the module docstring); ``λ`` is not read.
+
+    Args:
+        k: at most this many singular values (``None``: no cap).
+        rtol: drop ``σ ≤ rtol·σ_max``; ``"auto"`` keeps it in ``state["rtol"]`` and moves it by each step's
+            outcome (:meth:`update`), as the adaptive damping moves ``μ``.
+        svd_mode, oversampling, power_iterations: how the truncated SVD is computed (:mod:`pinnsolve.optim.svd`).
+        param_fraction: each step, ``J`` only for a random subset of this fraction of the columns.
+        microbatch_size: sum the rows within consecutive sub-batches of this size.
+
+    ``info``: ``rank`` (the singular values kept); :meth:`diagnostics`: with ``rtol="auto"``, ``rtol``.
+    """
+
+    def __init__(self, k: int | None = None, rtol: float | str = "auto", svd_mode: str = "kernel",
+                 oversampling: int = 10, power_iterations: int = 2, param_fraction: float = 1.0,
+                 microbatch_size: int | None = None):
+        self.k, self.rtol, self.svd_mode = k, rtol, svd_mode
+        self.oversampling, self.power_iterations = oversampling, power_iterations
+        self.param_fraction, self.microbatch_size = param_fraction, microbatch_size
+        self.adaptive = rtol == "auto"
+
+    def init_state(self, state: dict, reference: Tensor) -> None:
+        if self.adaptive:
+            state["rtol"] = torch.tensor(INITIAL_RTOL, dtype=reference.dtype, device=reference.device)
+
+    def columns(self, num_params: int, device) -> Tensor | None:
+        """The random subset of ``param_fraction`` of the columns to build this step (``None``: all)."""
+        if self.param_fraction >= 1.0:
+            return None
+        count = max(1, math.ceil(self.param_fraction * num_params))
+        return torch.randperm(num_params, device=device)[:count].sort().values
+
+    def __call__(self, rows: Rows, g: Tensor, damping: Tensor, state: dict) -> tuple[Tensor, None, dict]:
+        if self.microbatch_size is not None:  # consecutive rows of this process
+            rows = Rows(*microbatch_rows(g, rows.J, self.microbatch_size), rows.group)
+            g = rows.r
+        n = rows.n
+        k = n if self.k is None else min(self.k, n)
+        rtol = state["rtol"] if self.adaptive else self.rtol
+        if self.svd_mode == "kernel":
+            if rows.num_columns < n:
+                phi, rank = kn.truncated_kernel_pinv(rows.gramian_lower(), rows.Jt(g), k, rtol)
+            else:
+                x, rank = kn.truncated_kernel_pinv(rows.kernel_lower(), rows.gather(g), k, rtol)
+                phi = rows.Jt(rows.local(x))
+        else:  # the seed package's SVD modes work on the whole J
+            J, r = rows.gather(rows.J), rows.gather(g)
+            k = min(k, J.shape[1])
+            factors = truncated_svd(J, k, self.svd_mode, self.oversampling, self.power_iterations)
+            if factors is None:
+                phi, rank = kn.truncated_pinv_direction(J, r, k, rtol)
+            else:
+                phi, rank = truncated_pinv_apply(*factors, r, k, rtol)
+        return phi, None, {"rank": rank}
+
+    def diagnostics(self, state: dict) -> dict[str, Tensor]:
+        """After the step's update: the truncation ``rtol`` the next step starts from."""
+        return {"rtol": state["rtol"].clone()} if self.adaptive else {}
+
+    def update(self, state: dict, failed, eta: Tensor, line_search: bool, gain_ratio: Tensor | None) -> None:
+        if self.adaptive:
+            state["rtol"] = adapt_factor(state["rtol"], eta, line_search, gain_ratio, RTOL_MIN, RTOL_MAX)
+
+
+class Sven(NaturalGradient):
     """Truncated-pseudoinverse optimizer: ``θ ← θ − η V_kΣ_k⁻¹U_kᵀ r``.
 
     Args:
@@ -80,8 +146,6 @@ class Sven(NaturalGradientOptimizer):
         >>> Sven(model.parameters(), lr=0.1, k=16).step(closure)
     """
 
-    damped = False
-
     def __init__(self, params, lr: float = 0.1, k: int | None = None, rtol: float | str = "auto", svd_mode: str = "kernel",
                  line_search: bool = True, param_fraction: float = 1.0, microbatch_size: int | None = None,
                  oversampling: int = 10, power_iterations: int = 2, effective_dimension: bool = False):
@@ -99,53 +163,6 @@ class Sven(NaturalGradientOptimizer):
                         param_fraction=float(param_fraction), microbatch_size=microbatch_size,
                         oversampling=oversampling, power_iterations=power_iterations,
                         effective_dimension=bool(effective_dimension))
-        super().__init__(params, defaults)
-        self._rank = None
-
-    def jacobian_columns(self, closure, num_params: int) -> Tensor | None:
-        fraction = self.param_groups[0]["param_fraction"]
-        if fraction >= 1.0:
-            return None
-        count = max(1, math.ceil(fraction * num_params))
-        device = self._params[0].device
-        return torch.randperm(num_params, device=device)[:count].sort().values
-
-    def direction(self, rows: Rows, damping: Tensor, state: dict, group: dict):
-        if group["microbatch_size"] is not None:  # consecutive rows of this process
-            rows = Rows(*microbatch_rows(rows.r, rows.J, group["microbatch_size"]), rows.group)
-        n = rows.n
-        k = n if group["k"] is None else min(group["k"], n)
-        rtol, mode = state["rtol"] if group["rtol"] == "auto" else group["rtol"], group["svd_mode"]
-        if mode == "kernel":
-            if rows.J.shape[1] < n:
-                phi, rank = kn.truncated_kernel_pinv(rows.gramian_lower(), rows.Jt(rows.r), k, rtol)
-            else:
-                x, rank = kn.truncated_kernel_pinv(rows.kernel_lower(), rows.gather(rows.r), k, rtol)
-                phi = rows.Jt(rows.local(x))
-        else:  # the seed package's SVD modes work on the whole J
-            J, r = rows.gather(rows.J), rows.gather(rows.r)
-            k = min(k, J.shape[1])
-            factors = truncated_svd(J, k, mode, group["oversampling"], group["power_iterations"])
-            if factors is None:
-                phi, rank = kn.truncated_pinv_direction(J, r, k, rtol)
-            else:
-                phi, rank = truncated_pinv_apply(*factors, r, k, rtol)
-        self._rank = rank
-        return phi, None
-
-    def init_state(self, state: dict) -> None:
-        if self.param_groups[0]["rtol"] == "auto":
-            ref = self._params[0]
-            state["rtol"] = torch.tensor(INITIAL_RTOL, dtype=ref.dtype, device=ref.device)
-
-    def adaptive(self, group: dict) -> bool:
-        return group["rtol"] == "auto"
-
-    def adapt(self, state: dict, group: dict, failed, eta: Tensor, gain_ratio: Tensor | None) -> None:
-        if group["rtol"] == "auto":
-            state["rtol"] = adapt_factor(state["rtol"], eta, group["line_search"], gain_ratio, RTOL_MIN, RTOL_MAX)
-
-    def extra_diagnostics(self, state: dict, group: dict) -> None:
-        self.diagnostics["rank"] = self._rank
-        if "rtol" in state:
-            self.diagnostics["rtol"] = state["rtol"].clone()
+        solver = TruncatedPseudoinverse(k, defaults["rtol"], svd_mode, oversampling, power_iterations,
+                                        defaults["param_fraction"], microbatch_size)
+        super().__init__(params, solver=solver, step_rule=step_rule(bool(line_search)), defaults=defaults)
