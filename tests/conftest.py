@@ -1,9 +1,18 @@
-"""Shared fixtures: float64 everywhere, small problems, a tiny run configuration."""
+"""Shared fixtures: float64 everywhere, small problems, a tiny run configuration.
+
+The tests mirror the package (``geometry/``, ``problem/``, ``optim/``, ``engine/``, ``runs/``, ``training/``,
+``cli/``); their shared helpers stay here, in ``tests/``, which is put on ``sys.path`` for every folder
+(``cli_runner``, ``doubles``, ``optimizer_table``, ``sizes``, ``dist_workers``).
+"""
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
 
 # trainer.threads=auto follows the load average; tests that compare two runs bit for bit need one
 # thread count for the whole session, so pin auto to what torch uses now (OMP_NUM_THREADS wins).

@@ -11,7 +11,7 @@ and ``rows`` (this process's rows of ``J`` and every reduction over processes); 
 ``step(closure)`` receives; ``polyak`` is a first-order baseline. Nothing here imports the engine.
 """
 
-from .closure import PerSampleClosure
+from .closure import Closure, PerSampleClosure
 from .damping import AdaptiveDamping, FixedDamping, NoDamping
 from .engd import ENGD, AveragedGramian
 from .engd_w import ENGDW
@@ -31,7 +31,7 @@ __all__ = [
     "AveragedGramian", "Cholesky", "ConjugateGradient", "NystromSketch", "TruncatedPseudoinverse",
     "NoMomentum", "SpringMomentum", "FixedStep", "GridLineSearch", "AdaptiveDamping", "FixedDamping", "NoDamping",
     # closures and first-order
-    "PerSampleClosure", "PolyakSGD",
+    "Closure", "PerSampleClosure", "PolyakSGD",
 ]
 
 

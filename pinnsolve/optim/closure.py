@@ -30,7 +30,7 @@ Example:
 from __future__ import annotations
 
 import warnings
-from typing import Callable
+from typing import Callable, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
@@ -40,6 +40,19 @@ from .parameters import ParameterLayout
 from ..chunked import chunked
 
 ROWS = ("residuals", "losses")
+
+
+@runtime_checkable
+class Closure(Protocol):
+    """What ``step(closure)`` of a natural-gradient optimizer receives (the module docstring); also, optionally,
+    ``jacobian_rows(columns)`` (:class:`~pinnsolve.optim.rows.Rows` of this process), ``layout``
+    (:class:`~pinnsolve.optim.parameters.ParameterLayout`), ``fresh_points`` and ``sequential``."""
+
+    def residuals_and_jacobian(self, columns: Tensor | None = None) -> tuple[Tensor, Tensor]: ...
+
+    def objective(self, r: Tensor) -> Tensor: ...
+
+    def losses_at(self, thetas: Tensor) -> Tensor: ...
 
 
 def half_squared_norm(r: Tensor) -> Tensor:

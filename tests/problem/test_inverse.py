@@ -12,7 +12,7 @@ from pinnsolve import MLP, Box, Condition, Problem, ResidualEngine, ResidualErro
 from pinnsolve.engine.batches import BatchSampler
 from pinnsolve.engine.jet import FunctionJet
 
-EXAMPLE = Path(__file__).parents[1] / "examples" / "inverse_heat.py"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "inverse_heat.py"
 
 
 def _example():

@@ -126,3 +126,15 @@ def test_a_new_damping_rule_is_one_class_and_sees_the_step_s_outcome():
     after = float(closure.objective(closure.residuals_and_jacobian()[0]))
     assert damping.lam == 5e-3 and float(opt.diagnostics["damping"]) == 1e-2
     assert len(damping.ratios) == 1 and damping.ratios[0] > 0 and after < before
+
+
+def test_every_closure_implements_the_protocol():
+    from doubles import LinearClosure
+    from pinnsolve.engine import EngineClosure
+    from pinnsolve.optim import Closure
+
+    x, y = problem()
+    assert isinstance(PerSampleClosure(model(), residual, x, y), Closure)
+    assert isinstance(LinearClosure(torch.eye(3), torch.ones(3)), Closure)
+    assert all(hasattr(EngineClosure, name) for name in ("residuals_and_jacobian", "objective", "losses_at"))
+    assert not isinstance(lambda: 0.0, Closure)

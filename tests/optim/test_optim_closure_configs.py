@@ -12,7 +12,7 @@ from torch import nn
 
 from pinnsolve.optim import ENGD, ENGDW, SPRING, PerSampleClosure, PolyakSGD, Sven
 
-CONFIGS = sorted((Path(__file__).parents[1] / "configs" / "optimizer").glob("*.yaml"))
+CONFIGS = sorted((Path(__file__).parents[2] / "configs" / "optimizer").glob("*.yaml"))
 
 
 def linear_problem(n, p, seed=0):

@@ -14,13 +14,14 @@ import torch
 from torch import nn
 
 from cli_runner import QUIET, pinnsolve
+from doubles import LinearClosure
 from pinnsolve import MLP, BatchSampler, Box, BoxBoundary, ConfigError, Condition, Problem, ResidualEngine, compose_config
 from pinnsolve.cli import run
 from pinnsolve.optim import ENGDW, Nystrom
 from pinnsolve.engine import EngineClosure
 from pinnsolve.optim import kernel as kn
 from pinnsolve.problems import poisson2d
-from test_optim_table import OPTIMIZERS, setup, step
+from optimizer_table import OPTIMIZERS, setup, step
 
 SMALL = ["problem.n_interior=30", "problem.n_boundary=10", *QUIET]
 NATURAL = [name for name in OPTIMIZERS if name != "polyak_sgd"]
@@ -90,24 +91,10 @@ def test_nystrom_with_the_whole_kernel_is_the_exact_solve():
         theta = torch.nn.Parameter(torch.zeros(J.shape[1]))
         opt = Nystrom([theta], sketch_size=size, damping=1e-6, line_search=False)
         with pytest.warns(UserWarning, match="the whole kernel; using the exact Cholesky solve"):
-            opt.step(_Fixed(r, J))
+            opt.step(LinearClosure.of_rows(r, J))
         assert int(opt.diagnostics["cholesky_retries"]) == 0
         exact, _ = kn.damped_least_squares(J, r, 1e-6, "sample")
         assert torch.allclose(-theta.detach(), exact, rtol=1e-8, atol=1e-12)
-
-
-class _Fixed:
-    def __init__(self, r, J):
-        self.r, self.J = r, J
-
-    def residuals_and_jacobian(self, columns=None):
-        return self.r, self.J
-
-    def objective(self, r):
-        return 0.5 * r.square().sum()
-
-    def losses_at(self, thetas):
-        return torch.stack([self.objective(self.r) for _ in thetas])
 
 
 def test_a_parameter_no_residual_reaches_is_reported(tmp_path):
@@ -203,9 +190,9 @@ def test_in_a_sweep_every_bad_job_fails_alone(tmp_path, monkeypatch):
 
 
 def test_the_from_file_config_names_an_example_that_exists():
-    text = (Path(__file__).parents[1] / "configs" / "problem" / "from_file.yaml").read_text()
+    text = (Path(__file__).parents[2] / "configs" / "problem" / "from_file.yaml").read_text()
     for name in re.findall(r"examples/\w+\.py", text):
-        assert (Path(__file__).parents[1] / name).is_file(), name
+        assert (Path(__file__).parents[2] / name).is_file(), name
 
 
 def test_results_are_readable_by_others(tmp_path):

@@ -3,26 +3,12 @@
 import pytest
 import torch
 
+from doubles import LinearClosure
+
 from pinnsolve.optim import ENGD, ENGDW, SPRING
 from pinnsolve.optim import damping as dr
 
 T = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
-
-
-class LinearResiduals:
-    """``r(θ) = Aθ − b``: Gauss–Newton is exact, one undamped step solves the least-squares problem."""
-
-    def __init__(self, A, b, theta):
-        self.A, self.b, self.theta = A, b, theta
-
-    def residuals_and_jacobian(self, columns=None):
-        return self.A @ self.theta.detach() - self.b, self.A
-
-    def objective(self, r):
-        return 0.5 * r.square().sum()
-
-    def losses_at(self, thetas):
-        return 0.5 * (thetas @ self.A.T - self.b).square().sum(-1)
 
 
 def least_squares(n, p, rank=None, seed=0):
@@ -41,7 +27,7 @@ def test_default_damping_solves_linear_least_squares_in_one_step(make, n, p):
     A, b = least_squares(n, p)
     theta = torch.nn.Parameter(torch.zeros(p))
     opt = make([theta])
-    opt.step(LinearResiduals(A, b, theta))
+    opt.step(LinearClosure(A, b, theta))
     solution = torch.linalg.pinv(A) @ b
     assert torch.linalg.norm(theta.detach() - solution) <= 1e-4 * torch.linalg.norm(solution)
     assert float(opt.diagnostics["step_size"]) == 1.0 and int(opt.diagnostics["cholesky_retries"]) == 0
@@ -53,7 +39,7 @@ def test_rank_deficient_least_squares_reaches_the_minimum_without_cholesky_failu
     """K (N > P) and G (rank 4 < P) are singular; the relative damping keeps the solve well posed."""
     A, b = least_squares(60, 12, rank=4, seed=1)
     theta = torch.nn.Parameter(torch.zeros(12))
-    closure = LinearResiduals(A, b, theta)
+    closure = LinearClosure(A, b, theta)
     best = 0.5 * (A @ (torch.linalg.pinv(A) @ b) - b).square().sum()
     for space in ("sample", "parameter"):
         theta.data.zero_()

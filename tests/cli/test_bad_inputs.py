@@ -205,7 +205,7 @@ def test_resume_refuses_a_checkpoint_of_another_optimizer(workdir):
 def test_resuming_a_problem_file_needs_its_path_again(workdir):
     from pathlib import Path
 
-    example = Path(__file__).parents[1] / "examples" / "advection_diffusion.py"
+    example = Path(__file__).parents[2] / "examples" / "advection_diffusion.py"
     args = ["problem=from_file", f"problem.path={example}", "+problem.n_interior=20", "+problem.n_initial=5",
             "+problem.n_boundary=5", "trainer.max_steps=2", *QUIET]
     assert pinnsolve(*args, f"hydra.run.dir={workdir / 'pde'}").code == 0

@@ -16,7 +16,7 @@ from pinnsolve.engine.batches import BatchSampler
 from pinnsolve.engine.jet import FunctionJet, RecordingJet
 
 NU = 0.05
-EXAMPLE = Path(__file__).parents[1] / "examples" / "kovasznay.py"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "kovasznay.py"
 
 
 def navier_stokes(u, x):

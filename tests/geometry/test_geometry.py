@@ -11,7 +11,7 @@ import torch
 from pinnsolve import (Annulus, Ball, Box, BoxBoundary, Condition, Polygon, Problem, SpaceTime, function_residuals)
 from pinnsolve.engine.batches import BatchSampler, make_generator
 
-EXAMPLE = Path(__file__).parents[1] / "examples" / "robin_annulus.py"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "robin_annulus.py"
 L_SHAPE = Polygon([[0, 0], [2, 0], [2, 1], [1, 1], [1, 2], [0, 2]])  # area 3, perimeter 8
 
 SHAPES = {

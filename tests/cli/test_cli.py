@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).parents[1] / "examples" / "advection_diffusion.py"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "advection_diffusion.py"
 QUICK = ["trainer.progress=false", "trainer.log_every=1"]
 
 

@@ -14,7 +14,7 @@ import torch
 
 from cli_runner import pinnsolve
 
-FIXTURE = Path(__file__).parent / "fixtures" / "run_v1"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "run_v1"
 SETTINGS = ["problem.n_interior=30", "problem.n_boundary=10", "model.hidden=[8]", "trainer.log_every=1",
             "trainer.progress=false", "trainer.plots=false"]
 
@@ -49,7 +49,7 @@ def test_an_old_run_loads_and_predicts(tmp_path):
 def test_an_old_problem_file_run_names_the_module_it_had_then(tmp_path, monkeypatch):
     """Before the layers, problem=from_file's target was pinnsolve.problem_file.load_problem."""
     monkeypatch.chdir(tmp_path)
-    example = Path(__file__).parents[1] / "examples" / "advection_diffusion.py"
+    example = Path(__file__).parents[2] / "examples" / "advection_diffusion.py"
     args = ["problem=from_file", f"problem.path={example}", "+problem.n_interior=20", "+problem.n_initial=5",
             "+problem.n_boundary=5", "trainer.max_steps=2", "trainer.progress=false", "trainer.plots=false"]
     assert pinnsolve(*args, f"hydra.run.dir={tmp_path / 'run'}").code == 0

@@ -3,25 +3,10 @@
 import pytest
 import torch
 
+from doubles import LinearClosure
 from pinnsolve.optim import kernel as kn
 from pinnsolve.optim import sketch, svd
 from pinnsolve.optim.sven import microbatch_rows
-
-
-class FixedRows:
-    """A closure with given ``r``, ``J`` (one step's rows), loss ``½‖r‖²`` linearised — enough for directions."""
-
-    def __init__(self, r, J):
-        self.r, self.J = r, J
-
-    def residuals_and_jacobian(self, columns=None):
-        return self.r, (self.J if columns is None else self.J[:, columns])
-
-    def objective(self, r):
-        return 0.5 * r.square().sum()
-
-    def losses_at(self, thetas):
-        return torch.stack([self.objective(self.r) for _ in thetas])
 
 
 def rows(n=40, p=120, seed=0):
@@ -33,7 +18,7 @@ def direction(opt_cls, r, J, **kw):
     """φ such that the optimizer moves θ ← θ − φ (fixed lr = 1, no line search)."""
     theta = torch.nn.Parameter(torch.zeros(J.shape[1]))
     opt = opt_cls([theta], lr=1.0, line_search=False, **kw)
-    opt.step(FixedRows(r, J))
+    opt.step(LinearClosure.of_rows(r, J))
     return -theta.detach()
 
 
@@ -62,32 +47,14 @@ def test_spring_momentum_zero_equals_engd_w_and_momentum_formula():
     mu, lam = 0.5, 1e-3
     theta = torch.nn.Parameter(torch.zeros(J.shape[1]))
     opt = SPRING([theta], lr=1.0, damping=lam, momentum=mu, norm_constraint=None)
-    opt.step(FixedRows(r, J))
+    opt.step(LinearClosure.of_rows(r, J))
     first = -theta.detach().clone()
     K = J @ J.T + lam * torch.eye(J.shape[0])
     phi1 = J.T @ torch.linalg.solve(K, r)
     assert rel(first, phi1 / (1 - mu**2) ** 0.5) < 1e-10
-    opt.step(FixedRows(r, J))
+    opt.step(LinearClosure.of_rows(r, J))
     phi2 = mu * phi1 + J.T @ torch.linalg.solve(K, r - mu * J @ phi1)
     assert rel(-theta.detach() - first, phi2 / (1 - mu**4) ** 0.5) < 1e-10
-
-
-class LinearRows:
-    """r(θ) = r₀ − Jθ for the parameter ``theta``: a closure whose line search sees the true loss."""
-
-    sequential = True
-
-    def __init__(self, r0, J, theta):
-        self.r0, self.J, self.theta = r0, J, theta
-
-    def residuals_and_jacobian(self, columns=None):
-        return self.r0 - self.J @ self.theta.detach(), -self.J
-
-    def objective(self, r):
-        return 0.5 * r.square().sum()
-
-    def losses_at(self, thetas):
-        return 0.5 * (self.r0 - thetas @ self.J.T).square().sum(-1)
 
 
 @pytest.mark.parametrize("sequential", [True, False])
@@ -100,7 +67,7 @@ def test_spring_with_the_line_search_keeps_the_step_taken_as_momentum(sequential
     mu, lam = 0.9, 1e-3  # the bias correction 1/√(1−μ²) makes the first step 2.3× too long: the search halves it
     theta = torch.nn.Parameter(torch.zeros(J.shape[1]))
     opt = SPRING([theta], damping=lam, momentum=mu, line_search=True)
-    closure = LinearRows(r0, J, theta)
+    closure = LinearClosure(-J, -r0, theta)   # r(θ) = r₀ − Jθ
     closure.sequential = sequential
     K = J @ J.T + lam * torch.eye(J.shape[0])
     momentum, etas = torch.zeros(J.shape[1]), []
@@ -183,7 +150,7 @@ def test_sven_rtol_truncation_and_rank_diagnostic():
     J, r = U @ torch.diag(S) @ V.T, torch.randn(20)
     theta = torch.nn.Parameter(torch.zeros(50))
     opt = Sven([theta], lr=1.0, k=20, rtol=1e-3, line_search=False)
-    opt.step(FixedRows(r, J))
+    opt.step(LinearClosure.of_rows(r, J))
     kept = int((S > 1e-3).sum())
     assert int(opt.diagnostics["rank"]) == kept
     expected = V[:, :kept] @ ((U[:, :kept].T @ r) / S[:kept])
@@ -196,14 +163,14 @@ def test_sven_fallbacks_zero_jacobian_k_above_n_nan_residual():
     theta = torch.nn.Parameter(torch.ones(30))
     for mode in ("kernel", "torch", "randomized", "randomized_v2"):
         opt = Sven([theta], k=100, svd_mode=mode)
-        opt.step(FixedRows(torch.randn(10), torch.zeros(10, 30)))
+        opt.step(LinearClosure.of_rows(torch.randn(10), torch.zeros(10, 30)))
         assert torch.equal(theta.detach(), torch.ones(30)) and int(opt.diagnostics["rank"]) == 0
     r = torch.randn(10)
     r[3] = float("nan")
-    Sven([theta], k=5).step(FixedRows(r, torch.randn(10, 30)))
+    Sven([theta], k=5).step(LinearClosure.of_rows(r, torch.randn(10, 30)))
     assert torch.equal(theta.detach(), torch.ones(30))
     with pytest.warns(UserWarning, match="k <= N/3"):
-        Sven([theta], k=5, svd_mode="lobpcg").step(FixedRows(torch.randn(10), torch.randn(10, 30)))
+        Sven([theta], k=5, svd_mode="lobpcg").step(LinearClosure.of_rows(torch.randn(10), torch.randn(10, 30)))
     assert torch.isfinite(theta).all()
 
 
@@ -224,11 +191,11 @@ def test_cholesky_failure_is_finite_counted_and_raises_damping():
     assert bool(failed) and torch.isfinite(x).all()
     theta = torch.nn.Parameter(torch.zeros(3))
     opt = ENGDW([theta], damping=1e-300, line_search=False, space="sample")
-    opt.step(FixedRows(torch.randn(12), J))
+    opt.step(LinearClosure.of_rows(torch.randn(12), J))
     assert torch.isfinite(theta).all()
     assert int(opt.diagnostics["cholesky_retries"]) == 1          # K has rank 3 < 12: λ = 1e-300 fails
     assert float(opt.state[theta]["damping_boost"]) == 10.0
-    opt.step(FixedRows(torch.randn(12), J))
+    opt.step(LinearClosure.of_rows(torch.randn(12), J))
     assert float(opt.diagnostics["damping"]) == pytest.approx(1e-299) and torch.isfinite(theta).all()
 
 

@@ -214,7 +214,7 @@ def test_mnist_without_data_says_how_to_provide_it(monkeypatch, tmp_path):
 
 # ---- experiment configs (the papers' best hyper-parameters, the papers) ------------------------------
 
-EXPERIMENTS = sorted(p.stem for p in (Path(__file__).parents[1] / "configs" / "experiment").glob("*.yaml"))
+EXPERIMENTS = sorted(p.stem for p in (Path(__file__).parents[2] / "configs" / "experiment").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
