@@ -22,15 +22,11 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.multiprocessing as mp
 from measure import PeakMemory
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 SOLVERS = {"cholesky": {}, "nystrom": {"sketch_size": 0.1}, "cg": {"tol": 1e-10, "max_iters": 500}}
 PAPER_LAMBDA = 3.17e-12
@@ -88,7 +84,7 @@ def cg_products(n: int, device, hidden) -> list[tuple]:
 def _rank_worker(rank: int, world: int, port: int, solver: str, n: int, steps: int, hidden, queue) -> None:
     import torch.distributed as dist
 
-    import dist_workers as dw
+    import processes as dw
     from pinnsolve.training.distributed import finish, local_batch
     from pinnsolve.optim import ENGDW
     from pinnsolve.engine import EngineClosure
@@ -112,7 +108,7 @@ def _rank_worker(rank: int, world: int, port: int, solver: str, n: int, steps: i
 
 
 def two_ranks(solver: str, n: int, steps: int, hidden) -> float:
-    import dist_workers as dw
+    import processes as dw
 
     queue = mp.get_context("spawn").SimpleQueue()
     mp.spawn(_rank_worker, args=(2, dw.free_port(), solver, n, steps, hidden, queue), nprocs=2, join=True)
