@@ -84,13 +84,13 @@ def cg_products(n: int, device, hidden) -> list[tuple]:
 def _rank_worker(rank: int, world: int, port: int, solver: str, n: int, steps: int, hidden, queue) -> None:
     import torch.distributed as dist
 
-    import processes as dw
+    from pinnsolve.training import distributed as dw
     from pinnsolve.training.distributed import finish, local_batch
     from pinnsolve.optim import ENGDW
     from pinnsolve.engine import EngineClosure
 
     torch.set_default_dtype(torch.float64)
-    dw.join(rank, world, port)
+    dw.join_local(rank, world, port)
     problem, model, engine, batch = setup(n, torch.device("cpu"), hidden)
     batch = local_batch(batch, rank, world)
     engine.group = dist.group.WORLD
@@ -108,7 +108,7 @@ def _rank_worker(rank: int, world: int, port: int, solver: str, n: int, steps: i
 
 
 def two_ranks(solver: str, n: int, steps: int, hidden) -> float:
-    import processes as dw
+    from pinnsolve.training import distributed as dw
 
     queue = mp.get_context("spawn").SimpleQueue()
     mp.spawn(_rank_worker, args=(2, dw.free_port(), solver, n, steps, hidden, queue), nprocs=2, join=True)

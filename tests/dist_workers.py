@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
 
 import torch
 import torch.distributed as dist
 
-from pinnsolve.training.distributed import finish
+from pinnsolve.training.distributed import finish, free_port  # noqa: F401  (free_port: for the tests)
+from pinnsolve.training.distributed import join_local as join
 from pinnsolve.optim import ENGD, ENGDW, SPRING, Nystrom, Sven
 
 
@@ -25,19 +25,6 @@ CASES = [  # (name, optimizer factory, hidden widths, steps)
     ("sven_kernel", lambda p: Sven(p, k=30), [16], 2),
     ("engd_dense", lambda p: ENGD(p, damping=1e-6), [8], 1),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def join(rank: int, world: int, port: int) -> None:
-    torch.set_num_threads(1)
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
-                      LOCAL_RANK=str(rank))
-    dist.init_process_group("gloo", rank=rank, world_size=world)
 
 
 def problem_and_model(hidden, seed: int = 0):

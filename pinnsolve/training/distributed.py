@@ -90,6 +90,24 @@ def describe(exc: BaseException) -> str:
     return text.split(" This is typically caused")[0].rstrip(".")
 
 
+def free_port() -> int:
+    """A TCP port on the loopback address that is free now (for a group of processes on this machine)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def join_local(rank: int, world: int, port: int, threads: int = 1) -> None:
+    """Join a gloo group of ``world`` processes on this machine as ``rank`` (``torch.multiprocessing.spawn``
+    without torchrun: tests, benchmarks), each with ``threads`` CPU threads."""
+    torch.set_num_threads(threads)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
+                      LOCAL_RANK=str(rank))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+
+
 def rank() -> int:
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
