@@ -1,4 +1,4 @@
-"""Process bodies of tests/test_distributed.py (module level, so torch.multiprocessing can spawn them)."""
+"""Process bodies of tests/training/test_distributed.py (module level, so torch.multiprocessing can spawn them)."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ Jacobian blocks are batched products with inner size ``C``:
 .. math::
     J_{W_l}[n] = \sum_c g_l[n, c]\, H_{l-1}[n, c]^\top,\qquad J_{b_l}[n] = g_l[n, 0].
 
-Agrees with the generic ``torch.func`` path to float64 rounding (``tests/test_engine.py``).
+Agrees with the generic ``torch.func`` path to float64 rounding (``tests/engine/test_engine.py``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The problems of issue 4: sizes from the papers, ‖u⋆‖_RMS, boundary splits and the regression data.
 
-(The zero residual of every exact solution is checked for all modules by tests/test_problems.py.)
+(The zero residual of every exact solution is checked for all modules by tests/problem/test_problems.py.)
 """
 
 import gzip
