@@ -67,7 +67,7 @@ def time_step(solver: str, n: int, device, steps: int, hidden) -> tuple[float, f
 def cg_products(n: int, device, hidden) -> list[tuple]:
     """(λ, preconditioner, iterations, relative residual) of CG on this N's kernel system."""
     from pinnsolve.optim.rows import Rows
-    from pinnsolve.optim.solvers import CGSolver
+    from pinnsolve.optim.solvers import ConjugateGradient
 
     _, _, engine, batch = setup(n, device, hidden)
     r, J = engine.residuals_and_jacobian(batch)
@@ -75,7 +75,7 @@ def cg_products(n: int, device, hidden) -> list[tuple]:
     for damping in (1e-6, PAPER_LAMBDA):
         for preconditioner in ("nystrom", "none"):
             torch.manual_seed(0)
-            solver = CGSolver(tol=1e-10, max_iters=2000, preconditioner=preconditioner, sketch_size=0.1)
+            solver = ConjugateGradient(tol=1e-10, max_iters=2000, preconditioner=preconditioner, sketch_size=0.1)
             _, _, info = solver(Rows(r, J), r, torch.tensor(damping, dtype=J.dtype, device=J.device))
             out.append((damping, preconditioner, int(info["cg_iterations"]), float(info["cg_residual"])))
     return out

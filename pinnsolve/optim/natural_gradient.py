@@ -70,16 +70,23 @@ class StepOutcome:
     """
 
     def __init__(self, closure, rows: Rows, loss: Tensor, eta: Tensor, failed, phi: Tensor, update: Tensor,
-                 before: Tensor, full_update: Tensor):
+                 before: Tensor, full_update: Tensor, layout: ParameterLayout):
         self.closure, self.rows, self.loss, self.eta, self.failed, self.phi = closure, rows, loss, eta, failed, phi
-        self._update, self._before, self._full_update = update, before, full_update
+        self._update, self._before, self._full_update, self._layout = update, before, full_update, layout
+        self._taken: Tensor | None = None
 
     def gain_ratio(self, eta: Tensor | float | None = None) -> Tensor:
-        """``ρ = (L − L(θ − η·d)) / (L − m(η·d))`` for the step ``η`` (default: the one taken); one more loss."""
-        eta = self.eta if eta is None else torch.as_tensor(eta, dtype=self.loss.dtype, device=self.loss.device)
-        new = self.closure.losses_at((self._before - eta * self._full_update)[None])[0]
-        predicted = self.closure.objective(self.rows.r - eta * self.rows.Jv(self._update))
-        return gain_ratio(self.loss, new, predicted)
+        """``ρ = (L − L(θ − η·d)) / (L − m(η·d))`` for the step ``η`` (default: the one taken, at the parameters
+        it reached, computed once); one more loss."""
+        if eta is None and self._taken is not None:
+            return self._taken
+        step = self.eta if eta is None else torch.as_tensor(eta, dtype=self.loss.dtype, device=self.loss.device)
+        at = self._layout.flatten() if eta is None else self._before - step * self._full_update
+        new = self.closure.losses_at(at[None])[0]
+        ratio = gain_ratio(self.loss, new, self.closure.objective(self.rows.r - step * self.rows.Jv(self._update)))
+        if eta is None:
+            self._taken = ratio
+        return ratio
 
 
 class NaturalGradient(Optimizer):
@@ -240,21 +247,16 @@ class NaturalGradient(Optimizer):
 
         if failed is not None:
             state["cholesky_retries"] += failed.to(torch.int64)
-        ratio = None
         line_search = self.step_rule.line_search
-        if self._adaptive() and not line_search:  # one more loss: the fixed step's gain ratio
-            new_loss = closure.losses_at(layout.flatten()[None])[0]
-            predicted = closure.objective(rows.r - eta * rows.Jv(update if subset is None else update[subset]))
-            ratio = gain_ratio(loss, new_loss, predicted)
+        outcome = StepOutcome(closure, rows, loss, eta, failed, phi, update if subset is None else update[subset],
+                              before, full_update, layout)
+        ratio = outcome.gain_ratio() if self._adaptive() and not line_search else None  # a fixed step: one more loss
         self.damping.update(state, failed, eta, line_search, ratio)
         if hasattr(self.solver, "update"):
             self.solver.update(state, failed, eta, line_search, ratio)
         self.momentum.after_step(state, eta, line_search)
-        observers = [part for part in (self.solver, self.momentum, self.step_rule, self.damping) if hasattr(part, "observe")]
-        if observers:
-            outcome = StepOutcome(closure, rows, loss, eta, failed, phi, update if subset is None else update[subset],
-                                  before, full_update)
-            for part in observers:
+        for part in (self.solver, self.momentum, self.step_rule, self.damping):
+            if hasattr(part, "observe"):
                 part.observe(state, outcome)
 
         self.diagnostics = {"step_size": eta.detach(), "cholesky_retries": state["cholesky_retries"].clone(),

@@ -39,7 +39,7 @@ PRECONDITIONERS = ("nystrom", "none")
 CHECK_EVERY = 10
 
 
-class CholeskySolver:
+class Cholesky:
     """The exact direction by Cholesky, in the smaller space (``space="auto"``), ``"sample"`` or ``"parameter"``."""
 
     name = "cholesky"
@@ -66,7 +66,7 @@ class CholeskySolver:
         return rows.Jt(rows.local(x)), failed, {}
 
 
-class NystromSolver:
+class NystromSketch:
     """Randomized Nyström in place of ``(K + λI)⁻¹`` (:mod:`pinnsolve.optim.sketch` has the maths).
 
     Args:
@@ -101,7 +101,7 @@ class NystromSolver:
         return rows.Jt(x), failed, {}
 
 
-class CGSolver:
+class ConjugateGradient:
     """Conjugate gradients on ``(K + λI)x = g``, ``Kv = J(Jᵀv)``: the solve that runs where ``K`` does not fit.
 
     Args:
@@ -172,14 +172,9 @@ def make_solver(name: str, space: str = "auto", sketch_size=0.1, variant: str = 
                 tol: float = 1e-10, max_iters: int | None = None, preconditioner: str = "nystrom"):
     """The solver object of a config's ``solver`` and its options."""
     if name == "cholesky":
-        return CholeskySolver(space)
+        return Cholesky(space)
     if name == "nystrom":
-        return NystromSolver(sketch_size, variant, shift)
+        return NystromSketch(sketch_size, variant, shift)
     if name == "cg":
-        return CGSolver(tol, max_iters, preconditioner, sketch_size, shift)
+        return ConjugateGradient(tol, max_iters, preconditioner, sketch_size, shift)
     raise ValueError(f"unknown solver '{name}'; choose one of {SOLVERS}")
-
-
-
-Cholesky, NystromSketch, ConjugateGradient = CholeskySolver, NystromSolver, CGSolver
-"""The solver parts by the names :class:`~pinnsolve.optim.natural_gradient.NaturalGradient` composes them with."""

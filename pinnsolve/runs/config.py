@@ -64,17 +64,23 @@ def current_target(target):
 
 
 @functools.lru_cache(maxsize=1)
-def known_targets() -> dict[str, frozenset[str]]:
-    """``{group: _target_ values}`` named by pinnsolve's own config files."""
+def config_options() -> dict[str, dict[str, str]]:
+    """``{group: {_target_: option}}`` of pinnsolve's own config files (``"pinnsolve.training.loggers.TensorBoardLogger":
+    "tensorboard"``)."""
     root = Path(str(importlib.resources.files("pinnsolve.configs")))
-    found: dict[str, set[str]] = {group: set() for group in GROUPS}
+    found: dict[str, dict[str, str]] = {group: {} for group in GROUPS}
     for group in GROUPS:
-        for file in (root / group).glob("*.yaml"):
+        for file in sorted((root / group).glob("*.yaml")):
             node = yaml.safe_load(file.read_text()) or {}
             node = node.get(group, node) if "_target_" not in node else node
             if isinstance(node, dict) and "_target_" in node:
-                found[group].add(node["_target_"])
-    return {group: frozenset(targets) for group, targets in found.items()}
+                found[group].setdefault(node["_target_"], file.stem)
+    return found
+
+
+def known_targets() -> dict[str, frozenset[str]]:
+    """``{group: _target_ values}`` named by pinnsolve's own config files."""
+    return {group: frozenset(options) for group, options in config_options().items()}
 
 
 def _targets(node, path: str = ""):
@@ -199,16 +205,6 @@ def parse_overrides(overrides: list[str]) -> list[tuple[str, object, str]]:
     return [(o.key_or_group, o.value(), o.input_line) for o in parsed]
 
 
-def _option(group: str, target) -> str | None:
-    """The config-group option (``tensorboard``) whose file names ``target``."""
-    root = Path(str(importlib.resources.files("pinnsolve.configs"))) / group
-    for file in sorted(root.glob("*.yaml")):
-        node = yaml.safe_load(file.read_text()) or {}
-        if isinstance(node, dict) and node.get("_target_") == target:
-            return file.stem
-    return None
-
-
 def _take_logger(config: DictConfig, saved: dict, logger: DictConfig | None) -> None:
     """Put this command line's logger in ``config``; say so when the run had another one."""
     if "logger" in config:
@@ -218,7 +214,7 @@ def _take_logger(config: DictConfig, saved: dict, logger: DictConfig | None) -> 
     ours = logger.get("_target_") if logger is not None else None
     theirs = saved.get("logger", {}).get("_target_") if isinstance(saved.get("logger"), dict) else None
     if theirs is not None and theirs != ours:
-        name = _option("logger", theirs)
+        name = config_options()["logger"].get(theirs)
         again = f"add logger={name} to log there again (in the run directory, or where you say)" if name else ""
         log.warning(f"resuming: the run was logged with {name or theirs}; a resume takes loggers from the command "
                     f"line only, never from the run directory{'; ' + again if again else ''}")

@@ -250,16 +250,16 @@ def test_cg_solves_to_its_tolerance_and_the_preconditioner_saves_products(precon
     """Matrix-free CG on (K + λI)x = g agrees with the Cholesky direction; the Nyström preconditioner
     needs far fewer products on a kernel with a decaying spectrum (as a PINN's)."""
     from pinnsolve.optim.rows import Rows
-    from pinnsolve.optim.solvers import CGSolver, CholeskySolver
+    from pinnsolve.optim.solvers import ConjugateGradient, Cholesky
 
     g = torch.Generator().manual_seed(7)
     U, _ = torch.linalg.qr(torch.randn(200, 200, generator=g))
     J = U[:, :150] @ torch.diag(torch.logspace(0, -8, 150)) @ torch.randn(150, 400, generator=g) / 20
     r = torch.randn(200, generator=g)
     damping = torch.tensor(1e-6)
-    exact, _, _ = CholeskySolver("sample")(Rows(r, J), r, damping)
+    exact, _, _ = Cholesky("sample")(Rows(r, J), r, damping)
     torch.manual_seed(0)
-    phi, failed, info = CGSolver(tol=1e-10, max_iters=2000, preconditioner=preconditioner, sketch_size=60)(
+    phi, failed, info = ConjugateGradient(tol=1e-10, max_iters=2000, preconditioner=preconditioner, sketch_size=60)(
         Rows(r, J), r, damping)
     assert not failed and float(info["cg_residual"]) <= 1e-10
     condition = float((J @ J.T).norm(2) / damping)
@@ -267,7 +267,7 @@ def test_cg_solves_to_its_tolerance_and_the_preconditioner_saves_products(precon
     iterations = int(info["cg_iterations"])
     if preconditioner == "nystrom":
         torch.manual_seed(0)
-        _, _, plain = CGSolver(tol=1e-10, max_iters=2000, preconditioner="none")(Rows(r, J), r, damping)
+        _, _, plain = ConjugateGradient(tol=1e-10, max_iters=2000, preconditioner="none")(Rows(r, J), r, damping)
         assert 5 * iterations <= int(plain["cg_iterations"]), (iterations, int(plain["cg_iterations"]))
 
 
@@ -307,10 +307,10 @@ class _MatrixFreeRows:
 @pytest.mark.parametrize("make", ["cholesky_sample", "cholesky_parameter", "nystrom", "cg"])
 def test_solvers_use_only_the_operator_interface_of_the_rows(make):
     from pinnsolve.optim.rows import Rows
-    from pinnsolve.optim.solvers import CGSolver, CholeskySolver, NystromSolver
+    from pinnsolve.optim.solvers import ConjugateGradient, Cholesky, NystromSketch
 
-    solver = {"cholesky_sample": lambda: CholeskySolver("sample"), "cholesky_parameter": lambda: CholeskySolver("parameter"),
-              "nystrom": lambda: NystromSolver(0.5), "cg": lambda: CGSolver(tol=1e-12)}[make]
+    solver = {"cholesky_sample": lambda: Cholesky("sample"), "cholesky_parameter": lambda: Cholesky("parameter"),
+              "nystrom": lambda: NystromSketch(0.5), "cg": lambda: ConjugateGradient(tol=1e-12)}[make]
     r, J = rows(30, 50)
     damping = torch.tensor(1e-3, dtype=torch.float64)
     torch.manual_seed(3)
