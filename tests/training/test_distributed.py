@@ -88,6 +88,27 @@ def test_a_two_rank_run_follows_the_one_rank_run(optimizer, tmp_path):
     assert ((one - two).abs() <= 1e-8 * one.abs()).all(), (one, two)
 
 
+def test_a_failing_rank_names_itself_in_one_line(tmp_path, monkeypatch):
+    """The command line of rank 1 of 2 (the process group faked): its own error, its rank, the traceback in a file."""
+    from cli_runner import QUIET, pinnsolve
+    from pinnsolve.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(app.dd, "world_size", lambda: 2)
+    monkeypatch.setattr(app.dd, "rank", lambda: 1)
+    bad = pinnsolve("optimizer.damping=-1", "trainer.max_steps=1", *QUIET, f"hydra.run.dir={tmp_path / 'a'}")
+    assert bad.code == 2 and "pinnsolve: error: rank 1 of 2 failed: optimizer.damping=-1" in bad.stderr, bad.output
+
+    def crash(cfg, run_dir=None):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(app, "run", crash)
+    crashed = pinnsolve("trainer.max_steps=1", *QUIET, f"hydra.run.dir={tmp_path / 'b'}")
+    assert crashed.code == 2 and "rank 1 of 2 failed: RuntimeError: boom (traceback in" in crashed.stderr, crashed.output
+    assert "Traceback" not in crashed.stderr
+    assert "RuntimeError: boom" in (tmp_path / "b" / "traceback_rank1.txt").read_text()
+
+
 def test_a_failing_rank_ends_the_others(tmp_path):
     with pytest.raises(mp.ProcessRaisedException, match="rank 1 fails"):
         spawn(dw.failing_worker)
