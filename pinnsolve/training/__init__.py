@@ -1,14 +1,17 @@
-"""Training: the loop and what runs beside it.
+"""Training: a short loop, and every side job a callback.
 
-- :mod:`~pinnsolve.training.trainer`: :class:`Trainer`, the loop, checkpoints, resume, divergence;
+- :mod:`~pinnsolve.training.trainer`: :class:`Trainer`, the loop (sample, step, log a row);
+- :mod:`~pinnsolve.training.state`: its checkpoint material, restore and resume;
+- :mod:`~pinnsolve.training.callbacks`: the callback interface, :class:`BestModel`, :class:`EarlyStopping`;
+- the trainer's own callbacks: :mod:`~pinnsolve.training.health` (divergence and lack of progress),
+  :mod:`~pinnsolve.training.loggers`, :mod:`~pinnsolve.training.progress`,
+  :mod:`~pinnsolve.training.checkpointing`, :mod:`~pinnsolve.training.summary`, :mod:`~pinnsolve.training.plots`;
 - :mod:`~pinnsolve.training.setup`: the optimizer from its config, option checks, stop requests;
-- :mod:`~pinnsolve.training.health`: divergence and lack of progress, said plainly;
-- :mod:`~pinnsolve.training.loggers`, :mod:`~pinnsolve.training.progress`, :mod:`~pinnsolve.training.plots`:
-  where a run's numbers go;
-- :mod:`~pinnsolve.training.distributed`, :mod:`~pinnsolve.training.allocator`: several processes, the
-  CPU's memory allocator.
+- :mod:`~pinnsolve.training.environment`, :mod:`~pinnsolve.training.distributed`,
+  :mod:`~pinnsolve.training.allocator`: device, threads, several processes, the CPU's memory allocator.
 """
 
+from .callbacks import BestModel, Callback, EarlyStopping
 from .trainer import Trainer
 
-__all__ = ["Trainer"]
+__all__ = ["BestModel", "Callback", "EarlyStopping", "Trainer"]

@@ -6,8 +6,17 @@ were)::
 
     on_fit_start(trainer)         before the first step of this segment (after a resume's load)
     on_log(trainer, row)          every logged row of metrics.csv (step, loss, the errors when evaluated)
-    on_fit_end(trainer, summary)  after the summary is complete; may add keys to it
+    on_fit_end(trainer, summary)  after the final row; may add keys to the summary
+    on_teardown(trainer)          always last, also after an error (release what on_fit_start took)
     state_dict() / load_state_dict(state)
+
+The trainer's own side jobs are callbacks of the same interface, called after the user's:
+divergence and lack of progress (:class:`~pinnsolve.training.health.HealthWatch`), the logger
+(:class:`~pinnsolve.training.loggers.LoggerForwarding`), the progress display
+(:class:`~pinnsolve.training.progress.ProgressReport`), checkpoints
+(:class:`~pinnsolve.training.checkpointing.Checkpointing`), ``summary.json``
+(:class:`~pinnsolve.training.summary.SummaryWriter`) and the plots
+(:class:`~pinnsolve.training.plots.PlotWriter`).
 
 ``trainer.request_stop(reason)`` ends the run after the current step with ``status: stopped`` and the
 reason in ``summary.json``. On the command line callbacks are a config group, several at once::
@@ -40,6 +49,9 @@ class Callback:
 
     def on_fit_end(self, trainer, summary: dict) -> None:
         """The run's end; ``summary`` may be extended (it is written to ``summary.json`` afterwards)."""
+
+    def on_teardown(self, trainer) -> None:
+        """After everything, also when the run failed."""
 
     def state_dict(self) -> dict:
         return {}

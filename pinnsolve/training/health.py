@@ -1,6 +1,7 @@
 """Watching a run: divergence is stopped and said plainly; a run that makes no progress is said too.
 
-:class:`RunHealth` sees the loss and the optimizer's diagnostics of every logged step.
+:class:`RunHealth` sees the loss and the optimizer's diagnostics of every logged step;
+:class:`HealthWatch` is the trainer's callback around it, which also keeps the last healthy state.
 
 A run **diverges** when the loss is not finite, or exceeds ``divergence_factor`` times the loss at
 step 0 (no training worth keeping goes there: the fixed-step run that motivated this went 49 →
@@ -21,8 +22,11 @@ on the progress line, as the ``warning`` column of ``metrics.csv`` and in ``summ
 
 from __future__ import annotations
 
+import copy
 import math
 import statistics
+
+from .callbacks import Callback
 
 SPIKE_FACTOR = 1e10
 """A loss this many times above the best one so far is a blow-up, not noise."""
@@ -150,3 +154,63 @@ class RunHealth:
         # entries saved before the raw loss was kept (4 values) take their best loss as the loss
         self.history = [tuple(entry) if len(entry) == 5 else (*entry, entry[1]) for entry in state.get("history", [])]
         self.active = set(state.get("active", []))
+
+
+class HealthWatch(Callback):
+    """The trainer's callback: divergence stops the run and rolls back, a lack of progress is said.
+
+    At every healthy logged step a copy of the trainer's state is kept in memory; when a row
+    diverges the model, optimizer, sampler and RNG go back to it at once (the loop then stops with
+    ``status: diverged``) and :meth:`kept_checkpoint` gives the checkpoint to write: that state with
+    ``metrics.csv``'s rows up to its step. Its own state is the checkpoint's ``health`` entry.
+    """
+
+    def __init__(self, divergence_factor: float | None = 1e4):
+        self.health = RunHealth(divergence_factor)
+        self.reason: str | None = None
+        self._healthy: tuple[int, dict, int] | None = None
+
+    def on_fit_start(self, trainer) -> None:
+        self.remember(trainer)  # a divergence at the first logged step returns here
+
+    def on_log(self, trainer, row: dict) -> None:
+        step, loss = int(row["step"]), float(row["loss"])
+        reason = self.health.check(step, loss)
+        if reason is not None:
+            self.reason = reason
+            _, state, _ = self._healthy
+            trainer.restore(state, metrics=False)  # metrics.csv keeps the diverged rows
+            trainer.request_stop(reason, status="diverged")
+            trainer.notice(f"the run diverged: {reason}. Kept the state of step {trainer.step} as the checkpoint; "
+                           f"{RunHealth.advice((trainer.config or {}).get('optimizer'))}.")
+            return
+        warning = self.health.watch(step, loss, row) if step > 0 else None
+        if warning is not None:
+            row["warning"] = warning
+            trainer.metrics.append_column("warning")
+            trainer.notice(f"step {step}: {RunHealth.explain(warning, self.health.relative_damping)}.")
+        self.remember(trainer)
+
+    def remember(self, trainer) -> None:
+        """A copy of the state at this (healthy) step, without the metrics rows (their count is kept)."""
+        state = trainer.state(0.0)
+        metrics = state.pop("metrics")
+        self._healthy = (trainer.step, copy.deepcopy(state), len(metrics["rows"]))
+
+    def kept_checkpoint(self, trainer, wall_time: float) -> dict:
+        """The checkpoint after a divergence: the healthy state and the rows logged up to it."""
+        _, state, n_rows = self._healthy
+        metrics = trainer.metrics.state_dict()
+        return dict(state, wall_time=wall_time, metrics={"columns": metrics["columns"], "rows": metrics["rows"][:n_rows]})
+
+    def on_fit_end(self, trainer, summary: dict) -> None:
+        if self.reason is not None:
+            summary["diverged"] = {"reason": self.reason, "kept_step": trainer.step,
+                                   "advice": RunHealth.advice((trainer.config or {}).get("optimizer"))}
+
+    def state_dict(self) -> dict:
+        return self.health.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.health.load_state_dict(state)
+

@@ -22,7 +22,8 @@ import os
 import time
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, PinnsolveError
+from .callbacks import Callback
 
 
 def _require(module: str, extra: str):
@@ -139,3 +140,35 @@ def _flatten(config: dict, prefix: str = "") -> dict:
         else:
             out[name] = value
     return out
+
+
+class LoggerForwarding(Callback):
+    """The trainer's callback that starts ``logger`` (a factory ``(run_dir, config) -> Logger``) on rank 0,
+    sends it every logged row and the summary; a logger that cannot start is one clear error."""
+
+    def __init__(self, factory):
+        self.factory, self.logger = factory, None
+
+    def on_fit_start(self, trainer) -> None:
+        if trainer.is_main and self.logger is None:
+            self.logger = self._start(trainer.run_dir, trainer.config)
+
+    def on_log(self, trainer, row: dict) -> None:
+        if self.logger is not None:
+            self.logger.log(int(row["step"]), row)
+
+    def on_fit_end(self, trainer, summary: dict) -> None:
+        if self.logger is not None:
+            self.logger.finish(summary)
+
+    def _start(self, run_dir, config):
+        try:
+            return self.factory(run_dir=run_dir, config=config)
+        except PinnsolveError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the logging library's own errors, said in one line
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            settings = ", ".join(f"logger.{k}={v}" for k, v in ((config or {}).get("logger") or {}).items()
+                                 if not k.startswith("_"))
+            raise ConfigError(f"cannot start the logger ({type(exc).__name__}: {first[:300]}); check "
+                              f"{settings or 'the logger.* settings'}, or log to metrics.csv only with logger=csv") from exc

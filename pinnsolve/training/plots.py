@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from ..geometry.grids import slice_grid  # noqa: E402
+from .callbacks import Callback  # noqa: E402
 from ..runs.files import MetricsLog, atomic_write_bytes  # noqa: E402
 
 SERIES = [("loss", "loss"), ("l2_rms", "L2 error (RMS)"), ("l2_rel", "relative L2 error")]
@@ -128,3 +129,11 @@ def _plot_line(problem, model, bounds, path: Path, param) -> None:
 def write_all(run_dir: Path, metrics: MetricsLog, problem, model, metric) -> None:
     plot_history(metrics, run_dir / "history.png", title=problem.name)
     plot_slice(problem, model, metric, run_dir / "solution_slice.png")
+
+
+class PlotWriter(Callback):
+    """The trainer's callback writing ``history.png`` and ``solution_slice.png`` at the end (rank 0)."""
+
+    def on_fit_end(self, trainer, summary: dict) -> None:
+        if trainer.is_main:
+            write_all(trainer.run_dir, trainer.metrics, trainer.problem, trainer.model, trainer.metric)

@@ -1,4 +1,4 @@
-"""Live progress display: step, loss, errors, time per step and time left (rich).
+"""Live progress display (:class:`ProgressReport`, a callback of the trainer): step, loss, errors, time per step and time left (rich).
 
 On a terminal a progress bar is redrawn in place; otherwise (CI, log files, a batch job) one whole
 line, never wrapped, is printed at every checkpoint and at least every :data:`LINE_INTERVAL` seconds of
@@ -12,6 +12,8 @@ import time
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from .callbacks import Callback
 
 
 LINE_INTERVAL = 30.0
@@ -74,3 +76,39 @@ class ProgressDisplay:
         elif force_line or time.monotonic() - self._last_line >= LINE_INTERVAL:
             self.console.print(f"{self.title} step {step}: {info}", highlight=False, soft_wrap=True)
             self._last_line = time.monotonic()
+
+
+class ProgressReport(Callback):
+    """The trainer's callback showing :class:`ProgressDisplay` (rank 0, when ``trainer.progress`` is on).
+
+    Time per step is measured between logged rows; the time left is the smaller of the steps left at
+    that rate and what remains of ``time_budget``. A row's new warning is said on a line that stays.
+    """
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.display: ProgressDisplay | None = None
+        self._last = (0, 0.0)
+
+    def on_fit_start(self, trainer) -> None:
+        self.display = ProgressDisplay(trainer.problem.name, trainer.max_steps, self.enabled and trainer.is_main)
+        self.display.__enter__()
+        self._last = (trainer.step, trainer.train_time)
+
+    def on_log(self, trainer, row: dict) -> None:
+        if trainer.step == 0 or trainer.stop_status == "diverged":
+            return
+        if row.get("warning"):
+            self.display.note(f"{trainer.problem.name} step {trainer.step}: {row['warning']} (see notices)")
+        per_step = (trainer.train_time - self._last[1]) / max(1, trainer.step - self._last[0])
+        self._last = (trainer.step, trainer.train_time)
+        left = [(trainer.max_steps - trainer.step) * per_step]
+        if trainer.time_budget is not None:
+            left.append(trainer.time_budget - trainer.train_time)
+        self.display.update(trainer.step, float(row["loss"]), row.get("l2_rms"), per_step, min(left),
+                            force_line=trainer.step % trainer.checkpoint_every == 0)
+
+    def on_teardown(self, trainer) -> None:
+        if self.display is not None:
+            self.display.__exit__(None, None, None)
+            self.display = None
