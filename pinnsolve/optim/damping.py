@@ -33,7 +33,7 @@ only slow the first steps.
 
 ``μ`` starts at :data:`INITIAL_RELATIVE_DAMPING` (or ``λ₀ / (tr K/N)`` at the first step) and stays in
 ``[MIN, MAX]``. This rule was chosen by measurement against fixed ``λ`` swept over ``1e-12 … 1e-2``
-and other adaptive rules (``scripts/damping_study.py``, BENCHMARKS.md). Every update is a
+and other adaptive rules (``scripts/studies/damping_study.py``, BENCHMARKS.md). Every update is a
 ``torch.where`` on 0-d tensors: no host synchronisation.
 """
 

@@ -1,7 +1,7 @@
 """Median seconds per step of every natural-gradient optimizer on poisson5d, and ratios from the same run.
 
-    python scripts/benchmark_optimizers.py            # paper size: 5-64-64-48-48-1, N = 3000 + 500, float64
-    python scripts/benchmark_optimizers.py --small    # CPU-friendly: N = 600 + 100, Nyström at N = 1000
+    python scripts/benchmarks/benchmark_optimizers.py           # paper size: 5-64-64-48-48-1, N = 3000 + 500, float64
+    python scripts/benchmarks/benchmark_optimizers.py --small   # CPU-friendly: N = 600 + 100, Nyström at N = 1000
 
 Prints, for each optimizer, the median wall time of ``step`` (Jacobian, solve, line search or fixed step,
 update; CUDA synchronised before each clock read) and the ratios measured in this run:

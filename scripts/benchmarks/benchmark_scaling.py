@@ -1,8 +1,8 @@
 """Time per step and peak memory against the batch size N, for the three solvers, on 1 and 2 processes.
 
-    python scripts/benchmark_scaling.py                                   # CPU: N = 1000 … 16 000
-    python scripts/benchmark_scaling.py --device cuda --sizes 10000 30000 100000
-    python scripts/benchmark_scaling.py --smoke                           # toy sizes (the tests)
+    python scripts/benchmarks/benchmark_scaling.py           # CPU: N = 1000 … 16 000
+    python scripts/benchmarks/benchmark_scaling.py --device cuda --sizes 10000 30000 100000
+    python scripts/benchmarks/benchmark_scaling.py --smoke   # toy sizes (the tests)
 
 poisson5d with the paper's network (5-64-64-48-48-1, P = 10 065), float64, one ENGD-W step with the
 line search and λ = 1e-6 per measurement (median of ``--steps`` after a warm-up): ``solver=cholesky``
@@ -22,11 +22,15 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 import torch.multiprocessing as mp
-from measure import PeakMemory
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/ on the path: the shared library `common`
+from common.measure import PeakMemory  # noqa: E402
 
 SOLVERS = {"cholesky": {}, "nystrom": {"sketch_size": 0.1}, "cg": {"tol": 1e-10, "max_iters": 500}}
 PAPER_LAMBDA = 3.17e-12
@@ -67,7 +71,7 @@ def time_step(solver: str, n: int, device, steps: int, hidden) -> tuple[float, f
 def cg_products(n: int, device, hidden) -> list[tuple]:
     """(λ, preconditioner, iterations, relative residual) of CG on this N's kernel system."""
     from pinnsolve.optim.rows import Rows
-    from pinnsolve.optim.solvers import ConjugateGradient
+    from pinnsolve.optim import ConjugateGradient
 
     _, _, engine, batch = setup(n, device, hidden)
     r, J = engine.residuals_and_jacobian(batch)

@@ -1,8 +1,8 @@
 """One command for a CUDA machine: tests, benchmark against the targets, sync audit, time to accuracy.
 
-    python scripts/gpu_check.py                  # on a CUDA machine: about 6–8 minutes on one H100/H200
-    python scripts/gpu_check.py --dry-run        # the same plan on the CPU at toy sizes, under a minute
-    bash scripts/gpu_check.sh                    # on a lent machine: installs carried wheels, then the above
+    python scripts/benchmarks/gpu_check.py             # on a CUDA machine: about 6–8 minutes on one H100/H200
+    python scripts/benchmarks/gpu_check.py --dry-run   # the same plan on the CPU at toy sizes, under a minute
+    bash scripts/gpu_check.sh                          # on a lent machine: installs carried wheels, then the above
 
 Sections, each timed and reported even when another fails:
 
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TARGETS_MS = {"ENGD-W + line search": 12.0, "SPRING fixed": 8.0}
 TARGET_L2, TARGET_SECONDS, SVEN_TARGET = 5.4e-7, 25.0, 10.0
 
@@ -152,7 +152,8 @@ def section_sync_audit(args, device) -> str:
 
     model, engine, batch = _poisson5d(device, 60, 20, [16, 16])
     if device.type == "cpu":
-        engine._chunk = 31  # the GPU's batched line search; the CPU's walks its grid and reads losses on purpose
+        # the GPU's batched line search (31 candidates a pass); the CPU's walks its grid and reads losses on purpose
+        engine.candidates_per_pass = lambda batch, budget_bytes=None: 31
     lines = ["| optimizer | host synchronisations in one step |", "| --- | --- |"]
     for label, make in optimizers(model, 80).items():
         opt = make()
@@ -177,16 +178,14 @@ def section_sync_audit(args, device) -> str:
 def section_time_to_accuracy(args, device) -> str:
     from pinnsolve import compose_config
     from pinnsolve.cli import run
-
-    toy = {"poisson5d": ["problem.n_interior=60", "problem.n_boundary=20", "model.hidden=[16,16]"],
-           "heat4d": ["problem.n_interior=60", "problem.n_initial=10", "problem.n_boundary=10", "model.hidden=[16,16]"]}
+    from pinnsolve.problems.sizes import SMOKE  # the dry run's toy sizes: the tests' size table
     runs = {"poisson5d SPRING fixed": ["+experiment=poisson5d_spring_fixed"],
             "poisson5d ENGD-W + line search": ["+experiment=poisson5d_engd_w_ls"],
             "heat4d ENGD-W + line search": ["+experiment=heat4d_engd_w_ls"]}
     lines = [f"{args.seconds:g} s of training each, float64, {device}", "",
              "| run | steps | s / step | final l2_rms | first reached ≤ 5.4e-7 at [s] |", "| --- | ---: | ---: | ---: | ---: |"]
     for label, overrides in runs.items():
-        sizes = toy[label.split()[0]] if args.dry_run else []
+        sizes = SMOKE[label.split()[0]] if args.dry_run else []
         cfg = compose_config([*overrides, *sizes, f"trainer.device={device.type}", f"trainer.time_budget={args.seconds}",
                               "trainer.max_steps=1000000", "trainer.progress=false", "trainer.plots=false",
                               "trainer.log_every=10", "trainer.checkpoint_every=1000000"])

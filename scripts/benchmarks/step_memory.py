@@ -1,23 +1,24 @@
 """Peak memory of one ENGD-W step and of its parts, against ``trainer.chunk_size``.
 
-    python scripts/step_memory.py                    # poisson5d at the paper's size: N = 3000 + 500, P = 10 065
-    python scripts/step_memory.py --device cuda      # the same on a GPU (allocator statistics)
-    python scripts/step_memory.py --smoke            # a toy size, seconds (the test suite runs this)
+    python scripts/benchmarks/step_memory.py                 # poisson5d at the paper's size: N = 3000 + 500, P = 10 065
+    python scripts/benchmarks/step_memory.py --device cuda   # the same on a GPU (allocator statistics)
+    python scripts/benchmarks/step_memory.py --smoke         # a toy size, seconds (the test suite runs this)
 
 For each chunk size it prints the peak memory above the model and batch of: building ``J``
 (``residuals_and_jacobian``), the solve (``K = JJᵀ`` or ``G = JᵀJ`` plus Cholesky, given ``J``), the
 31-candidate line search (given the direction), and one whole ``ENGDW.step``; next to them the
 sizes of ``J`` (N·P numbers) and ``K`` (N² numbers) in float64. CPU numbers come from the resident
-set size (a lower bound, see ``scripts/measure.py``).
+set size (a lower bound, see ``scripts/common/measure.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import sys
+from pathlib import Path
 
 import torch
-from measure import PeakMemory
 
 from pinnsolve import MLP, BatchSampler, ResidualEngine
 from pinnsolve.optim import ENGDW
@@ -25,6 +26,9 @@ from pinnsolve.engine import EngineClosure
 from pinnsolve.optim import kernel as kn
 from pinnsolve.optim.step_rules import grid_line_search
 from pinnsolve.problems import poisson5d
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/ on the path: the shared library `common`
+from common.measure import PeakMemory  # noqa: E402
 
 SIZES = {"paper": (3000, 500, [64, 64, 48, 48]), "smoke": (120, 20, [16, 16])}
 

@@ -1,4 +1,5 @@
-"""Shared machinery of the figure/table reproduction scripts (``scripts/fig*.py``, ``table1_*.py``, ``sven_*.py``).
+"""Shared machinery of the scripts that train through the ``pinnsolve`` config path (``scripts/reproductions/``,
+``scripts/studies/``): ``from common.reproduce import ...``.
 
 Every script lists its runs as :class:`Run` objects (a problem, a legend label and Hydra overrides),
 hands them to :func:`launch` — which composes each with :func:`pinnsolve.compose_config` exactly as the
@@ -7,7 +8,7 @@ gathers every ``metrics.csv`` into one long table — and plots that table with 
 
 Modes (one of them per invocation):
 
-- ``--smoke``: tiny problems (a handful of points, ``model.hidden=[8]``) and 2 steps; the tests use it;
+- ``--smoke``: tiny problems (the size table :data:`pinnsolve.problems.sizes.SMOKE`) and 2 steps; the tests use it;
 - ``--quick``: the papers' networks on fewer points (``QUICK_SIZES``) and short budgets, about two minutes on CPU;
 - default (full): the papers' problem sizes, meant for a CUDA GPU (``--override trainer.device=cuda``).
 
@@ -36,22 +37,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+from pinnsolve.problems.sizes import SMOKE  # noqa: E402
 
-# Tiny sizes for --smoke (tests): a few points per condition, one hidden layer of 8.
-SMOKE_SIZES = {
-    "poisson2d": ["problem.n_interior=16", "problem.n_boundary=8"],
-    "poisson5d": ["problem.n_interior=16", "problem.n_boundary=8"],
-    "poisson10d": ["problem.n_interior=16", "problem.n_boundary=8"],
-    "poisson100d": ["problem.n_interior=6", "problem.n_boundary=4"],
-    "heat1d": ["problem.n_interior=16", "problem.n_initial=4", "problem.n_boundary=4"],
-    "heat4d": ["problem.n_interior=16", "problem.n_initial=4", "problem.n_boundary=4"],
-    "logfp9d": ["problem.n_interior=16", "problem.n_initial=8"],
-    "reg1d": ["problem.n_train=128", "problem.n_val=128"],
-    "poly6": ["problem.n_train=128", "problem.n_val=128"],
-    "mnist": [],
-}
+REPO = Path(__file__).resolve().parents[2]
+
+# --smoke: the shared size table of the tests (pinnsolve.problems.sizes); a run whose row leaves the
+# network alone gets one hidden layer of 8 too (the configs' and experiments' networks are the papers').
 SMOKE_MODEL = ["model.hidden=[8]"]
+
+
+def smoke_sizes(problem: str) -> list[str]:
+    """``--smoke`` overrides of ``problem``: its row of the size table, and :data:`SMOKE_MODEL` unless the row sizes the network."""
+    row = SMOKE.get(problem, [])
+    return row if any(o.startswith("model.hidden=") for o in row) else [*row, *SMOKE_MODEL]
+
 
 # CPU sizes for --quick: the papers' networks, fewer points (the full mode keeps the configs' sizes).
 QUICK_SIZES = {
@@ -151,7 +150,7 @@ def run_overrides(run: Run, args) -> list[str]:
     """All Hydra overrides of ``run``: problem, the mode's sizes, the run's own, budget, then ``--override``."""
     b = budget_of(args)
     head = [] if any(o.startswith("+experiment=") for o in run.overrides) else [f"problem={run.problem}"]
-    sizes = {"smoke": SMOKE_SIZES.get(run.problem, []) + SMOKE_MODEL, "quick": QUICK_SIZES.get(run.problem, []),
+    sizes = {"smoke": smoke_sizes(run.problem), "quick": QUICK_SIZES.get(run.problem, []),
              "full": []}[mode_of(args)]
     trainer = [f"trainer.time_budget={'null' if b.time_budget is None else b.time_budget}",
                "trainer.checkpoint_every=1000000", "trainer.progress=false", "trainer.plots=false"]

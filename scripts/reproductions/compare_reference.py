@@ -1,10 +1,10 @@
 """pinnsolve's steps against the Woodbury paper's own code, side by side, and where the time goes.
 
-    python scripts/compare_reference.py                   # our numbers and the profile only
-    python scripts/compare_reference.py --reference-python /tmp/ref/venv/bin/python   # and the reference's
+    python scripts/reproductions/compare_reference.py                                               # our numbers and the profile only
+    python scripts/reproductions/compare_reference.py --reference-python /tmp/ref/venv/bin/python   # and the reference's
 
 poisson5d with the paper's network (5-64-64-48-48-1, P = 10 065), float64, one thread, the same initial
-weights and points for both codes (saved by this script, loaded by scripts/reference/rla_pinns_step.py
+weights and points for both codes (saved by this script, loaded by scripts/reproductions/reference/rla_pinns_step.py
 in the reference's environment; see its docstring for the setup). Each measurement is a fresh process
 timing ``steps`` steps after ``warmup`` steps on a fixed batch; the two codes are interleaved for
 ``rounds`` rounds so that a change of machine load hits both. Methods, with the reference's settings:
@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 METHODS = {
     "ENGD-W + line search": ("engd_w", []),
     "SPRING fixed step": ("spring", []),
@@ -100,7 +101,7 @@ def measure(code: str, method: str, n: tuple[int, int], files: tuple[str, str], 
     common = ["--n-omega", str(n[0]), "--n-boundary", str(n[1]), "--steps", str(args.steps), "--warmup", str(args.warmup)]
     if code == "ours":
         command = [sys.executable, __file__, "--worker", method, "--weights", files[0], "--data", files[1], *common]
-        result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=HERE.parent)
+        result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO)
         if result.returncode:
             raise RuntimeError(result.stderr[-2000:])
         out = json.loads(result.stdout.strip().splitlines()[-1])

@@ -3,15 +3,19 @@
 Loss and L2 error (RMS) against steps and against training time, log-log. Hyper-parameters: the
 papers' best (configs/experiment/poisson5d_*.yaml); Sven (not in the paper) with k = 64 and a line search.
 
-    python scripts/fig2_poisson5d_optimizers.py --quick                       # CPU, ~2 min
-    python scripts/fig2_poisson5d_optimizers.py --override trainer.device=cuda   # full, GPU
-    python scripts/fig2_poisson5d_optimizers.py --steps 500 --time-budget 0      # equal steps
+    python scripts/reproductions/fig2_poisson5d_optimizers.py --quick                          # CPU, ~2 min
+    python scripts/reproductions/fig2_poisson5d_optimizers.py --override trainer.device=cuda   # full, GPU
+    python scripts/reproductions/fig2_poisson5d_optimizers.py --steps 500 --time-budget 0      # equal steps
 
 Writes fig2_poisson5d.png, fig2_poisson5d_metrics.csv (every logged row of every run) and
 fig2_poisson5d_final.csv (one row per run) into --out.
 """
 
-from reproduce_common import Budget, Panel, Run, finals, launch, make_parser, plot_panels, print_table, write_csv
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/ on the path: the shared library `common`
+from common.reproduce import Budget, Panel, Run, finals, launch, make_parser, plot_panels, print_table, write_csv  # noqa: E402
 
 RUNS = [
     Run("poisson5d", "SGD", ["optimizer=sgd"]),

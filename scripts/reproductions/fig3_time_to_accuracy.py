@@ -6,13 +6,17 @@ Hyper-parameters: the papers' best (configs/experiment/) where the papers give t
 (ENGD-W fixed/LS on poisson100d and logfp9d, ENGD-W fixed on heat4d) we reuse the problem's SPRING
 damping and take η = 0.05 — our choice, not tuned (listed in NOT_FROM_PAPER).
 
-    python scripts/fig3_time_to_accuracy.py --quick
-    python scripts/fig3_time_to_accuracy.py --override trainer.device=cuda
+    python scripts/reproductions/fig3_time_to_accuracy.py --quick
+    python scripts/reproductions/fig3_time_to_accuracy.py --override trainer.device=cuda
 
 Writes fig3_time_to_accuracy.png, fig3_metrics.csv and fig3_final.csv (with the papers' numbers) into --out.
 """
 
-from reproduce_common import PAPER_L2, Budget, Panel, Run, finals, launch, make_parser, plot_panels, print_table, write_csv
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/ on the path: the shared library `common`
+from common.reproduce import PAPER_L2, Budget, Panel, Run, finals, launch, make_parser, plot_panels, print_table, write_csv  # noqa: E402
 
 PROBLEMS = ["poisson5d", "poisson100d", "heat4d", "logfp9d"]
 ENGD_W = lambda damping, ls: ["optimizer=engd_w", f"optimizer.damping={damping}", f"optimizer.line_search={ls}"] + (  # noqa: E731

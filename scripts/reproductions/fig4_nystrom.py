@@ -6,13 +6,17 @@ against Nyström-ENGD-W (momentum 0) and Nyström-SPRING (μ = 0.063) in both va
 (Cholesky only) and standard (QR + SVD), with configs/optimizer/nystrom.yaml's λ = 1e-8 (a tiny λ
 amplifies the part of the residual outside the sketch by 1/λ). --quick uses N ∈ {500, 1000, 2000}.
 
-    python scripts/fig4_nystrom.py --quick
-    python scripts/fig4_nystrom.py --override trainer.device=cuda
+    python scripts/reproductions/fig4_nystrom.py --quick
+    python scripts/reproductions/fig4_nystrom.py --override trainer.device=cuda
 
 Writes fig4_nystrom.png, fig4_metrics.csv and fig4_final.csv into --out.
 """
 
-from reproduce_common import Budget, Panel, Run, finals, launch, make_parser, mode_of, plot_panels, print_table, write_csv
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/ on the path: the shared library `common`
+from common.reproduce import Budget, Panel, Run, finals, launch, make_parser, mode_of, plot_panels, print_table, write_csv  # noqa: E402
 
 SIZES = {"smoke": [21, 42], "quick": [500, 1000, 2000], "full": [1000, 5000, 10000]}
 METHODS = {

@@ -5,13 +5,17 @@ poisson2d, all with ``optimizer.effective_dimension=true`` (an N×N eigendecompo
 as the metrics column ``d_eff_over_N``). The paper's point: d_eff/N stays above 0.5 through training,
 so a 10% Nyström sketch cannot capture the kernel (Fig. 4).
 
-    python scripts/fig6_effective_dimension.py --quick
-    python scripts/fig6_effective_dimension.py --override trainer.device=cuda
+    python scripts/reproductions/fig6_effective_dimension.py --quick
+    python scripts/reproductions/fig6_effective_dimension.py --override trainer.device=cuda
 
 Writes fig6_effective_dimension.png, fig6_metrics.csv and fig6_final.csv into --out.
 """
 
-from reproduce_common import Budget, Panel, Run, finals, launch, make_parser, plot_panels, print_table, write_csv
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/ on the path: the shared library `common`
+from common.reproduce import Budget, Panel, Run, finals, launch, make_parser, plot_panels, print_table, write_csv  # noqa: E402
 
 DEFF = ["optimizer.effective_dimension=true"]
 RUNS = [

@@ -14,17 +14,21 @@ PolyakSGD max_lr = 1; L-BFGS one iteration (strong Wolfe line search) per miniba
 epochs (full: the paper's 20, scans 10; --quick: 2 on reg1d/poly6 and 1 on mnist, scans 1 on reg1d and
 1/4 on mnist — Sven's mnist step takes ~1 s on a 2-core CPU); --steps replaces them.
 
-    python scripts/sven_paper.py --quick
-    python scripts/sven_paper.py --override trainer.device=cuda
+    python scripts/reproductions/sven_paper.py --quick
+    python scripts/reproductions/sven_paper.py --override trainer.device=cuda
 
 Writes sven_paper_curves.png, sven_paper_scans.png, sven_paper_metrics.csv (every logged row),
 sven_paper_final.csv and sven_paper_scans.csv into --out.
 """
 
 import math
+import sys
+from pathlib import Path
 
 import pandas as pd
-from reproduce_common import Budget, Panel, Run, finals, launch, make_parser, mode_of, plot_panels, print_table, write_csv
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/ on the path: the shared library `common`
+from common.reproduce import Budget, Panel, Run, finals, launch, make_parser, mode_of, plot_panels, print_table, write_csv  # noqa: E402
 
 PROBLEMS = ["reg1d", "poly6", "mnist"]
 SVEN = {"reg1d": ["+experiment=reg1d_sven"], "poly6": ["optimizer=sven", "optimizer.k=16", "optimizer.lr=0.1",

@@ -5,14 +5,18 @@ search (and, on poisson2d, dense ENGD as the reference) (poisson2d: the optimize
 configs/experiment/poisson5d_*_ls.yaml) against Sven with a line search keeping k = 64 singular values
 and k = 4·64 (poisson2d: 256 ≈ P, i.e. nearly the full Gauss–Newton pseudoinverse) or 512 (poisson5d).
 
-    python scripts/sven_pinns.py --quick
-    python scripts/sven_pinns.py --override trainer.device=cuda
-    python scripts/sven_pinns.py --steps 300 --time-budget 0        # equal steps
+    python scripts/reproductions/sven_pinns.py --quick
+    python scripts/reproductions/sven_pinns.py --override trainer.device=cuda
+    python scripts/reproductions/sven_pinns.py --steps 300 --time-budget 0        # equal steps
 
 Writes sven_pinns.png, sven_pinns_metrics.csv and sven_pinns_final.csv into --out.
 """
 
-from reproduce_common import Budget, Panel, Run, finals, launch, make_parser, plot_panels, print_table, write_csv
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/ on the path: the shared library `common`
+from common.reproduce import Budget, Panel, Run, finals, launch, make_parser, plot_panels, print_table, write_csv  # noqa: E402
 
 SVEN = lambda k: ["optimizer=sven", f"optimizer.k={k}", "optimizer.rtol=0.001", "optimizer.line_search=true"]  # noqa: E731
 RUNS = [

@@ -10,23 +10,27 @@ on CPU the peak resident set size sampled every 0.2 ms by a background thread fr
 with glibc told (mallopt) to mmap every allocation ≥ 128 KiB and unmap it on free, so RSS follows the
 live tensors (a very short-lived peak can be missed: treat CPU numbers as a lower bound).
 
-    python scripts/table1_nystrom.py --quick          # N = 1000, CPU, ~1 min
-    python scripts/table1_nystrom.py --override trainer.device=cuda
+    python scripts/reproductions/table1_nystrom.py --quick          # N = 1000, CPU, ~1 min
+    python scripts/reproductions/table1_nystrom.py --override trainer.device=cuda
 
 Writes table1_nystrom.csv and table1_nystrom.png (time and memory against sketch size, and the
 standard / GPU-efficient time ratio) into --out.
 """
 
 import statistics
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import pandas as pd
 import torch
-from measure import PeakRSS
-from reproduce_common import Budget, Panel, Run, make_parser, mode_of, plot_panels, run_overrides, write_csv
 
 from pinnsolve.optim.sketch import nystrom_gpu_efficient, nystrom_standard
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/ on the path: the shared library `common`
+from common.measure import PeakRSS  # noqa: E402
+from common.reproduce import Budget, Panel, Run, make_parser, mode_of, plot_panels, run_overrides, write_csv  # noqa: E402
 
 SIZES = {"smoke": 42, "quick": 1000, "full": 5000}
 FRACTIONS = {"smoke": [0.2, 0.8], "quick": [0.1, 0.2, 0.4, 0.6, 0.8], "full": [0.1, 0.2, 0.4, 0.6, 0.8]}

@@ -6,17 +6,21 @@ too large, the default ``optimizer.damping=auto`` and ``optimizer.adaptive_dampi
 λ = 1e-4 and at λ = 1e-12. The adaptive rule (pinnsolve/optim/damping.py) keeps λ = μ·tr(K)/N and
 divides μ by 3 after a line-search step η ≥ 1/4, multiplies it by 3 after η ≤ 1/32 (logged as
 ``relative_damping``). The question: does it land near the tuned error without a search over λ?
-``scripts/damping_study.py`` asks the same on every PINN problem against a whole sweep of λ.
+``scripts/studies/damping_study.py`` asks the same on every PINN problem against a whole sweep of λ.
 
-    python scripts/adaptive_damping.py --quick                          # CPU, poisson5d on 1000 + 200 points
-    python scripts/adaptive_damping.py --override trainer.device=cuda   # full, papers' sizes
-    python scripts/adaptive_damping.py --steps 200 --time-budget 0      # equal steps
+    python scripts/studies/adaptive_damping.py --quick                          # CPU, poisson5d on 1000 + 200 points
+    python scripts/studies/adaptive_damping.py --override trainer.device=cuda   # full, papers' sizes
+    python scripts/studies/adaptive_damping.py --steps 200 --time-budget 0      # equal steps
 
 Writes adaptive_damping.png (L2 error and λ against steps), adaptive_damping_metrics.csv and
 adaptive_damping_final.csv into --out.
 """
 
-from reproduce_common import Budget, Panel, Run, finals, launch, make_parser, plot_panels, print_table, write_csv
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/ on the path: the shared library `common`
+from common.reproduce import Budget, Panel, Run, finals, launch, make_parser, plot_panels, print_table, write_csv  # noqa: E402
 
 ADAPTIVE = "optimizer.adaptive_damping=true"
 TUNED = {"poisson2d": ("1e-10", ["optimizer=engd_w", "optimizer.damping=1e-10"]),

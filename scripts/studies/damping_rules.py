@@ -1,7 +1,7 @@
 """The candidate damping rules that were compared before damping=auto was chosen (BENCHMARKS.md).
 
-    python scripts/damping_rules.py --problems poisson2d heat1d --rules auto lm_taken eta_half --seeds 0 1 2
-    python scripts/damping_rules.py --smoke
+    python scripts/studies/damping_rules.py --problems poisson2d heat1d --rules auto lm_taken eta_half --seeds 0 1 2
+    python scripts/studies/damping_rules.py --smoke
 
 ENGD-W with the grid line search, ``--steps`` steps per run, one thread; the final l2_rel of every
 (problem, rule, seed) is printed as a table (and the medians over seeds). Each rule is a damping part
@@ -39,7 +39,9 @@ from pinnsolve.engine.evaluation import ErrorMetric
 from pinnsolve.engine import EngineClosure
 from pinnsolve.optim import Cholesky, FixedDamping, GridLineSearch, NaturalGradient
 
-SIZES = {  # (problem kwargs, hidden widths): the CPU sizes of scripts/damping_study.py
+# (problem kwargs, hidden widths): the CPU sizes of scripts/studies/damping_study.py; study sizes, not the
+# smoke sizes of pinnsolve.problems.sizes (--smoke runs poisson2d at its size for 3 steps)
+SIZES = {
     "poisson2d": ({}, [64]), "heat1d": ({}, [64]), "nonlinear_disk": ({}, [24, 24]), "helmholtz2d": ({}, [32]),
     "heat_ball": ({}, [64, 64]), "poisson5d": ({"n_interior": 1000, "n_boundary": 200}, [64, 64, 48, 48]),
     "logfp9d": ({"n_interior": 500, "n_initial": 150}, [64, 64, 48, 48]),

@@ -6,11 +6,11 @@ pinnsolve/optim/damping.py), fixed λ ∈ {1e-12, 1e-11, …, 1e-2}
 and the papers' tuned λ where the paper (Guzmán-Cordero et al. 2025) gives one, each for ``--steps`` steps from the same seeds. The
 table (problem × {default, best swept λ, papers' λ}) compares medians over the seeds:
 
-    python scripts/damping_study.py --quick                         # CPU sizes, about 3 hours on 2 cores
-    python scripts/damping_study.py --quick --problems poisson2d heat1d --methods engd_w spring
-    python scripts/damping_study.py --quick --problems logfp9d --big-seeds 0 1 2     # RESULTS.md: three seeds
-    python scripts/damping_study.py --gather --out <dir>            # only rebuild the table from finished runs
-    python scripts/damping_study.py --override trainer.device=cuda  # full mode: the papers' sizes
+    python scripts/studies/damping_study.py --quick                                        # CPU sizes, about 3 hours on 2 cores
+    python scripts/studies/damping_study.py --quick --problems poisson2d heat1d --methods engd_w spring
+    python scripts/studies/damping_study.py --quick --problems logfp9d --big-seeds 0 1 2   # RESULTS.md: three seeds
+    python scripts/studies/damping_study.py --gather --out <dir>                           # only rebuild the table from finished runs
+    python scripts/studies/damping_study.py --override trainer.device=cuda                 # full mode: the papers' sizes
 
 Writes damping_study_runs.csv (one row per run), damping_study_table.csv and damping_study.png
 (final l2_rel against λ per problem, the default as a horizontal line) into --out. Budgets are
@@ -23,11 +23,14 @@ from __future__ import annotations
 import json
 import math
 import statistics
+import sys
 from pathlib import Path
 
 import pandas as pd
 from omegaconf import OmegaConf
-from reproduce_common import Budget, Panel, Run, launch, make_parser, plot_panels, write_csv
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/ on the path: the shared library `common`
+from common.reproduce import Budget, Panel, Run, launch, make_parser, plot_panels, write_csv  # noqa: E402
 
 SWEEP = ["%g" % 10.0**-k for k in range(12, 1, -1)]     # the λ of a run as its config holds it, "%g"
 METHODS = {"engd_w": ["optimizer=engd_w"], "spring": ["optimizer=spring"],
@@ -37,7 +40,8 @@ PAPER_LAMBDA = {("poisson5d", "engd_w"): "3.17e-12", ("poisson10d", "engd_w"): "
                 ("poisson10d", "spring"): "1.7e-07"}
 TARGETS = {"pinnsolve.optim.ENGDW": "engd_w", "pinnsolve.optim.SPRING": "spring", "pinnsolve.optim.Nystrom": "nystrom"}
 # CPU sizes (--quick): the shipped problems with fewer points and, above 10 000 parameters, a
-# 64-64-48-48 network; the problems of this study keep their shipped sizes.
+# 64-64-48-48 network; the problems of this study keep their shipped sizes. These are study sizes, not
+# smoke sizes, so they stay here (--smoke uses the shared table pinnsolve.problems.sizes).
 QUICK = {
     "poisson2d": [], "heat1d": [], "heat_ball": [], "nonlinear_disk": [], "helmholtz2d": [],
     "poisson5d": ["problem.n_interior=1000", "problem.n_boundary=200"],

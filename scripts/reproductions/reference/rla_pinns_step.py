@@ -1,5 +1,5 @@
 """Times the steps of the Woodbury paper's own code (github.com/andresguzco/rla-pinns) for
-``scripts/compare_reference.py``. Runs in that code's environment, NOT pinnsolve's:
+``scripts/reproductions/compare_reference.py``. Runs in that code's environment, NOT pinnsolve's:
 
     python3 -m venv /tmp/ref/venv && . /tmp/ref/venv/bin/activate && pip install torch==2.13.0 \
         numpy==1.26.4 einops==0.7.0 matplotlib==3.8.2 tueplots==0.0.14 scipy==1.12.0
@@ -24,6 +24,7 @@ logging and error evaluation are excluded). Optimizer names -> the reference's t
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import sys
 import time
@@ -34,14 +35,11 @@ import torch
 
 # --- wandb is imported at module level by rla_pinns/train.py; it is never called unless
 # --wandb is passed, so a do-nothing stub (harness only) is enough.
-if "wandb" not in sys.modules:
-    try:
-        import wandb  # noqa: F401
-    except ImportError:
-        _stub = types.ModuleType("wandb")
-        _stub.init = lambda *a, **k: None
-        _stub.log = lambda *a, **k: None
-        sys.modules["wandb"] = _stub
+if "wandb" not in sys.modules and importlib.util.find_spec("wandb") is None:
+    _stub = types.ModuleType("wandb")
+    _stub.init = lambda *a, **k: None
+    _stub.log = lambda *a, **k: None
+    sys.modules["wandb"] = _stub
 
 from torch.nn import Sequential  # noqa: E402
 
