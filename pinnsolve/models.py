@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import math
+
 import torch
 from torch import nn
 
@@ -92,12 +94,43 @@ class OutputTransform(nn.Module):
         return torch.vmap(self.transform)(x, out)
 
 
+class PeriodicInputs(nn.Module):
+    """``u(x) = N(φ(x))`` with ``φ`` replacing each periodic coordinate ``x_i`` (period ``L_i``) by
+    ``cos(2πx_i/L_i), sin(2πx_i/L_i)``: ``u`` is exactly periodic in those coordinates, so no
+    periodic boundary condition is needed (Dong & Ni 2021, "A method for representing periodic
+    functions and enforcing exactly periodic boundary conditions with deep neural networks").
+
+    ``x: [n, d] → φ(x): [n, d + k]`` for ``k`` periodic coordinates (the others first, in order), so
+    ``N`` takes ``d + k`` inputs. The Jacobian goes through the generic ``torch.func`` path.
+    Parameter names are the network's with the prefix ``net.``.
+
+    Args:
+        net: the network on the features.
+        periods: ``{coordinate index: period}``.
+    """
+
+    def __init__(self, net: nn.Module, periods: dict[int, float]):
+        super().__init__()
+        self.net = net
+        self.periodic = sorted(int(i) for i in periods)
+        self.register_buffer("frequencies", torch.tensor([2 * math.pi / float(periods[i]) for i in self.periodic]),
+                             persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        others = [i for i in range(x.shape[-1]) if i not in self.periodic]
+        angles = x[..., self.periodic] * self.frequencies.to(x.dtype)
+        return self.net(torch.cat([x[..., others], torch.cos(angles), torch.sin(angles)], dim=-1))
+
+
 def for_problem(net: nn.Module, problem) -> nn.Module:
-    """The model ``problem`` trains: ``net`` in the problem's :class:`OutputTransform` (if it has one), with
-    its trainable coefficients attached (:func:`pinnsolve.problem.coefficients.attach`)."""
+    """The model ``problem`` trains: ``net`` on the problem's :class:`PeriodicInputs` and in its
+    :class:`OutputTransform` (where it has them), with its trainable coefficients attached
+    (:func:`pinnsolve.problem.coefficients.attach`)."""
     from .problem import coefficients
 
     model = net
+    if problem.periodic and not isinstance(net, (PeriodicInputs, OutputTransform)):
+        model = PeriodicInputs(model, problem.periodic)
     if problem.output_transform is not None and not isinstance(net, OutputTransform):
-        model = OutputTransform(net, problem.output_transform)
+        model = OutputTransform(model, problem.output_transform)
     return coefficients.attach(model, problem.parameters)

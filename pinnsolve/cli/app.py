@@ -85,7 +85,7 @@ def build(cfg: DictConfig, run_dir: str | Path, problem=None, callbacks=()):
     dtype = resolve_dtype(cfg.trainer.dtype)
     model_factory = _instantiate(cfg.model, "model")
     try:
-        model = model_factory(in_features=problem.dim, out_features=problem.n_outputs, dtype=dtype)
+        model = model_factory(in_features=problem.network_inputs, out_features=problem.n_outputs, dtype=dtype)
     except (ValueError, TypeError) as exc:
         settings = ", ".join(f"model.{k}={v}" for k, v in config["model"].items() if not k.startswith("_"))
         raise ConfigError(f"cannot build the model: {exc} ({settings})") from exc

@@ -51,3 +51,9 @@ def domain_grid(problem: Problem, resolution: int | None = None) -> Tensor:
             for i in range(d)]
     points = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, d)
     return points[problem.eval_points.contains(points)]
+
+
+def tensor_grid(*axes: Tensor) -> Tensor:
+    """The points ``[n_0 · n_1 ⋯, d]`` of the tensor product of ``d`` 1-d ``axes`` (the first varies slowest),
+    e.g. an evaluation set ``tensor_grid(t, x)`` of a space-time problem."""
+    return torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, len(axes))

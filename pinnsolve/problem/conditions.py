@@ -94,6 +94,9 @@ class Problem:
             :class:`~pinnsolve.models.OutputTransform`.
         metrics: extra evaluations ``model -> {name: 0-d tensor}`` logged at every evaluation
             (e.g. ``train_loss`` and ``val_loss`` of a regression problem).
+        periodic: ``{coordinate index: period}``: the solution is periodic in these coordinates, made
+            exact by feeding the network ``cos``/``sin`` of them (:class:`~pinnsolve.models.PeriodicInputs`);
+            the network then has :attr:`network_inputs` inputs.
     """
 
     name: str
@@ -107,6 +110,7 @@ class Problem:
     output_names: list[str] | None = None
     parameters: dict[str, float] | None = None
     output_transform: Callable[[Tensor, Tensor], Tensor] | None = None
+    periodic: dict[int, float] | None = None
 
     def __post_init__(self):
         if not self.conditions:
@@ -133,6 +137,16 @@ class Problem:
                 raise ValueError(f"problem '{self.name}': parameter name {key!r} must be a Python identifier")
         if len(self.output_names) != self.n_outputs:
             raise ValueError(f"problem '{self.name}': {len(self.output_names)} output_names for n_outputs={self.n_outputs}")
+        self.periodic = {int(i): float(p) for i, p in (self.periodic or {}).items()}
+        for i, period in self.periodic.items():
+            if not 0 <= i < self.dim or not period > 0:
+                raise ValueError(f"problem '{self.name}': periodic={{{i}: {period}}} needs a coordinate index in "
+                                 f"[0, {self.dim}) and a positive period")
+
+    @property
+    def network_inputs(self) -> int:
+        """The network's input size: ``d``, plus one per periodic coordinate (its ``cos`` and ``sin``)."""
+        return self.dim + len(self.periodic)
 
     @property
     def n_points(self) -> int:

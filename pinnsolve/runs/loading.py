@@ -26,7 +26,7 @@ from ..problem import coefficients
 from .checkpoint import check_weights, load_checkpoint, locate_checkpoint
 from ..device import resolve_device, resolve_dtype
 from ..errors import ConfigError
-from ..models import OutputTransform, for_problem
+from ..models import OutputTransform, PeriodicInputs, for_problem
 from ..problem import Problem
 from .config import FROM_FILE_TARGET, saved_config
 from ..chunked import chunked
@@ -152,9 +152,9 @@ def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = No
         problem = instantiate(OmegaConf.create(config["problem"]))
     if problem is not None:
         model = for_problem(model, problem)
-    if any(k.startswith("net.") for k in state["model"]) and not isinstance(model, OutputTransform):
-        raise ConfigError(f"{checkpoint} was trained with an output transform u = transform(x, N(x)); pass the "
-                          "problem that defines it: load_run(path, problem=my_problem)")
+    if any(k.startswith("net.") for k in state["model"]) and not isinstance(model, (OutputTransform, PeriodicInputs)):
+        raise ConfigError(f"{checkpoint} was trained with an output transform u = transform(x, N(x)) or periodic "
+                          "inputs; pass the problem that defines it: load_run(path, problem=my_problem)")
     coefficients.attach_from_state(model, state["model"])  # also without the problem
     check_weights(state["model"], model, checkpoint)
     model.load_state_dict(state["model"])
