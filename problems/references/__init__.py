@@ -1,0 +1,1 @@
+"""Reference solutions computed by classical numerical methods, for problems without a closed form."""
