@@ -1,8 +1,10 @@
-"""Every reproduction script in scripts/ runs in --smoke mode (tiny problems, 2 steps) and writes its
-PNG figures and CSV tables with plausible content. The whole file stays well under a minute on CPU."""
+"""Every script in scripts/reproductions/, scripts/benchmarks/ and scripts/studies/ runs in --smoke mode (tiny
+problems, 2 steps) and writes its PNG figures and CSV tables with plausible content (scripts/common/ is their
+shared library). The whole file stays well under a minute on CPU."""
 
 import importlib
 import math
+import runpy
 import sys
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pandas as pd
 import pytest
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+FOLDERS = [SCRIPTS / folder for folder in ("reproductions", "benchmarks", "studies")]  # imported by module name
 
 # script -> {csv name: columns that must be present and hold finite numbers}, PNG names
 EXPECTED = {
@@ -39,9 +42,21 @@ EXPECTED = {
 
 @pytest.fixture(scope="module", autouse=True)
 def _scripts_on_path():
-    sys.path.insert(0, str(SCRIPTS))
+    paths = [str(SCRIPTS), *map(str, FOLDERS)]   # scripts/ for `common`, each folder for its scripts
+    sys.path[:0] = paths
     yield
-    sys.path.remove(str(SCRIPTS))
+    for path in paths:
+        sys.path.remove(path)
+
+
+@pytest.mark.parametrize("path", sorted(p.relative_to(SCRIPTS).as_posix() for folder in FOLDERS for p in folder.glob("*.py")))
+def test_every_script_runs_as_a_file(path, monkeypatch, capsys):
+    """``python scripts/<folder>/<name>.py --help``: the bootstrap finds the shared library from the file's place."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(sys, "argv", [str(SCRIPTS / path), "--help"])
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_path(str(SCRIPTS / path), run_name="__main__")
+    assert exit_.value.code == 0 and "usage:" in capsys.readouterr().out
 
 
 def _check_png(path: Path):
@@ -96,7 +111,7 @@ def test_fig2_equal_steps(tmp_path):
 
 def test_override_passes_through(tmp_path):
     """--override, --steps and --time-budget 0 reach the Hydra overrides (last, so they win)."""
-    module = importlib.import_module("reproduce_common")
+    module = importlib.import_module("common.reproduce")
     args = module.make_parser("", "x", module.Budget(1), module.Budget(1), "n/a").parse_args(
         ["--smoke", "--out", str(tmp_path), "--override", "optimizer.lr=0.5", "--steps", "3", "--time-budget", "0"])
     overrides = module.run_overrides(module.Run("poisson2d", "a", ["optimizer=sgd"]), args)
@@ -177,3 +192,18 @@ def test_damping_rules_script_runs_its_candidates():
     results = importlib.import_module("damping_rules").main(["--smoke"])
     assert set(results) == {("poisson2d", "auto"), ("poisson2d", "lm_taken")}
     assert all(0 < v < 10 for finals in results.values() for v in finals)
+
+
+def test_yardsticks_set_each_error_beside_its_best_record(tmp_path):
+    import yardsticks
+
+    from pinnsolve.problems import kovasznay, wave
+
+    table = yardsticks.main(["--smoke", "--problems", "wave", "kovasznay", "--methods", "engd_w", "--out", str(tmp_path)])
+    assert list(table["error"]) == ["l2_rel", "l2_rel_u", "l2_rel_v"]
+    assert table["record"].tolist() == [min(r["l2_rel"] for r in wave.RECORDS), kovasznay.RECORDS[0]["l2_rel_u"],
+                                        kovasznay.RECORDS[0]["l2_rel_v"]]
+    assert (table["ratio"] - table["value"] / table["record"]).abs().max() < 1e-12
+    assert (table["value"] > 0).all() and (table["steps"] == 2).all()
+    _check_csv(tmp_path / "yardsticks_final.csv", ["value", "record", "ratio"])
+    _check_png(tmp_path / "yardsticks.png")

@@ -8,8 +8,10 @@ import torch
 
 import pinnsolve.problems as problems
 from pinnsolve import BatchSampler, function_residuals
+from pinnsolve.problem.reference import GridSolution
 
-MODULES = sorted(m.name for m in pkgutil.iter_modules(problems.__path__))
+MODULES = sorted(m.name for m in pkgutil.iter_modules(problems.__path__)
+                 if not m.ispkg and hasattr(importlib.import_module(f"pinnsolve.problems.{m.name}"), "make_problem"))
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -20,6 +22,8 @@ def test_exact_solution_has_zero_residual(name):
     problem = module.make_problem()
     if problem.exact is None:
         pytest.skip(f"{name} has no exact solution (data problem)")
+    if isinstance(problem.exact, GridSolution):
+        pytest.skip(f"{name}'s reference is interpolated from a grid (its solver's own tests check the PDE)")
     batch = BatchSampler(problem, 0, torch.device("cpu"), torch.float64)()
     for condition, r in function_residuals(problem, problem.exact, batch).items():
         scale = 1 + max(1.0, float(torch.func.vmap(problem.exact)(batch[condition].x).abs().max()))
