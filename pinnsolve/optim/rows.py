@@ -162,6 +162,20 @@ class Rows:
             return x[self.index]
         return x[self.offset : self.offset + self.r.shape[0]]
 
+    def dense(self) -> Tensor:
+        """All of ``J: [N, P]`` in canonical order, for solvers that factor ``J`` itself (Sven's SVD modes);
+        with several ranks it is gathered."""
+        return self.gather(self.J)
+
+    def summed_in_groups(self, g: Tensor, size: int) -> "Rows":
+        """This rank's rows summed within consecutive groups of ``size``:
+        ``g: [N_i], J: [N_i, P] → [⌈N_i/size⌉], [⌈N_i/size⌉, P]`` (Sven's micro-batches)."""
+        groups = torch.arange(g.shape[0], device=g.device) // size
+        n = -(-g.shape[0] // size)
+        summed_g = torch.zeros(n, dtype=g.dtype, device=g.device).index_add_(0, groups, g)
+        summed_J = torch.zeros(n, self.J.shape[1], dtype=self.J.dtype, device=self.J.device).index_add_(0, groups, self.J)
+        return Rows(summed_g, summed_J, self.group)
+
     def kernel_lower(self, out: Tensor | None = None) -> Tensor:
         """``K = JJᵀ: [N, N]`` (lower triangle), explicit: with several ranks all of ``J`` is gathered first."""
         return kn.gram_lower(self.gather(self.J) if self.world > 1 else self.J, out)

@@ -50,14 +50,6 @@ INITIAL_RTOL = 1e-6
 RTOL_MIN, RTOL_MAX = 1e-12, 0.5
 
 
-def microbatch_rows(r: Tensor, J: Tensor, size: int) -> tuple[Tensor, Tensor]:
-    """Sum rows within consecutive groups of ``size``: ``[N], [N, P] -> [⌈N/size⌉], [⌈N/size⌉, P]``."""
-    groups = torch.arange(r.shape[0], device=r.device) // size
-    n = math.ceil(r.shape[0] / size)
-    return (torch.zeros(n, dtype=r.dtype, device=r.device).index_add_(0, groups, r),
-            torch.zeros(n, J.shape[1], dtype=J.dtype, device=J.device).index_add_(0, groups, J))
-
-
 class TruncatedPseudoinverse:
     """The solver part of Sven: ``V_kΣ_k⁻¹U_kᵀ g`` (see the module docstring); ``λ`` is not read.
 
@@ -93,7 +85,7 @@ class TruncatedPseudoinverse:
 
     def __call__(self, rows: Rows, g: Tensor, damping: Tensor, state: dict) -> tuple[Tensor, None, dict]:
         if self.microbatch_size is not None:  # consecutive rows of this process
-            rows = Rows(*microbatch_rows(g, rows.J, self.microbatch_size), rows.group)
+            rows = rows.summed_in_groups(g, self.microbatch_size)
             g = rows.r
         n = rows.n
         k = n if self.k is None else min(self.k, n)
@@ -105,7 +97,7 @@ class TruncatedPseudoinverse:
                 x, rank = kn.truncated_kernel_pinv(rows.kernel_lower(), rows.gather(g), k, rtol)
                 phi = rows.Jt(rows.local(x))
         else:  # the seed package's SVD modes work on the whole J
-            J, r = rows.gather(rows.J), rows.gather(g)
+            J, r = rows.dense(), rows.gather(g)
             k = min(k, J.shape[1])
             factors = truncated_svd(J, k, self.svd_mode, self.oversampling, self.power_iterations)
             if factors is None:

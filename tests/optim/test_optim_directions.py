@@ -6,7 +6,7 @@ import torch
 from doubles import LinearClosure
 from pinnsolve.optim import kernel as kn
 from pinnsolve.optim import sketch, svd
-from pinnsolve.optim.sven import microbatch_rows
+from pinnsolve.optim.rows import Rows
 
 
 def rows(n=40, p=120, seed=0):
@@ -176,7 +176,8 @@ def test_sven_fallbacks_zero_jacobian_k_above_n_nan_residual():
 
 def test_microbatch_sums_rows():
     r, J = rows(10, 7)
-    rm, Jm = microbatch_rows(r, J, 4)
+    summed = Rows(r, J).summed_in_groups(r, 4)
+    rm, Jm = summed.r, summed.dense()
     assert rm.shape == (3,) and torch.allclose(rm[2], r[8:].sum()) and torch.allclose(Jm[1], J[4:8].sum(0))
 
 
