@@ -25,5 +25,6 @@ SMOKE: dict[str, list[str]] = {
     "convection": ["problem.n_interior=30", "problem.n_initial=5", "model.hidden=[8]"],
     "reaction": ["problem.n_interior=30", "problem.n_initial=5", "model.hidden=[8]"],
     "kovasznay": ["problem.n_interior=30", "problem.n_boundary=10", "model.hidden=[8]"],
+    "inverse_diffusivity": ["problem.n_interior=30", "problem.n_boundary=10", "problem.n_data=20", "model.hidden=[8]"],
     "heat2d_ms": ["problem.n_interior=30", "problem.n_initial=5", "problem.n_boundary=5", "model.hidden=[8]"],
 }

@@ -87,3 +87,30 @@ def test_a_declared_coefficient_no_residual_reads_is_named(tmp_path):
     _, summary = solve(problem, optimizer="engd_w", hidden=[8], run_dir=tmp_path / "run",
                        overrides=["trainer.max_steps=2", "trainer.progress=false"])
     assert any("coefficient_alpha" in note and "cannot move" in note for note in summary["notices"]), summary["notices"]
+
+
+def test_the_diffusivity_fields_source_is_minus_the_divergence_of_the_flux():
+    from pinnsolve.problems import inverse_diffusivity as m
+
+    x = torch.rand(30, 2, dtype=torch.float64)
+
+    def minus_divergence(p):  # −∇·(a⋆∇u⋆) by automatic differentiation, the dense reference
+        return -torch.func.jacrev(lambda q: m.exact_a(q) * torch.func.grad(m.exact_u)(q))(p).diagonal().sum()
+
+    assert torch.allclose(torch.func.vmap(m.source)(x), torch.func.vmap(minus_divergence)(x), atol=1e-12, rtol=0)
+
+
+def test_the_diffusivity_field_problem_holds_out_a_fifth_of_the_data_and_logs_its_misfit(tmp_path):
+    from pinnsolve.problems import inverse_diffusivity as m
+
+    problem = m.make_problem(n_interior=40, n_boundary=20, n_data=50, noise=0.01)
+    assert problem.conditions[-1].points.points.shape[0] == problem.conditions[-1].n_points == 40
+    model, summary = solve(problem, optimizer="engd_w", hidden=[8], run_dir=tmp_path / "run",
+                           overrides=["trainer.max_steps=3", "trainer.progress=false", "trainer.plots=false"])
+    final = summary["final"]
+    assert {"l2_rel_u", "l2_rel_a", "val_loss"} <= set(final)
+    x, y = m.observations(50, 0.01)
+    expected = (model(x[:10]).detach()[:, 0] - y[:10]).square().mean()
+    assert abs(final["val_loss"] - float(expected)) < 1e-12 * (1 + float(expected))
+    with pytest.raises(ValueError, match="noise"):
+        m.make_problem(noise=-1.0)
