@@ -47,3 +47,21 @@ def test_shipped_sizes_match_the_spec():
     assert p2.n_eval == 9000 and p5.n_eval == 30000
     x = torch.rand(200000, 5)
     assert abs(float(torch.func.vmap(p5.exact)(x).square().mean().sqrt()) - 1.581) < 0.01
+
+
+@pytest.mark.parametrize("name", ["burgers", "wave"])
+def test_hard_constraints_meet_the_initial_and_boundary_conditions_for_any_network(name):
+    module = importlib.import_module(f"pinnsolve.problems.{name}")
+    soft = module.make_problem(n_interior=10, n_initial=20, n_boundary=20)
+    hard = module.make_problem(n_interior=10, hard=True)
+    assert [c.name for c in hard.conditions] == ["interior"]
+
+    def arbitrary(x):  # any smooth network output
+        return module.hard_initial_and_boundary(x, torch.cos(3 * x[0] + 2 * x[1]) + x[0] * x[1])
+
+    batch = BatchSampler(soft, 0, torch.device("cpu"), torch.float64)()
+    residuals = function_residuals(soft, arbitrary, batch)
+    assert residuals["interior"].abs().max() > 1e-2
+    for condition, r in residuals.items():
+        if condition != "interior":
+            assert r.abs().max() < 1e-12, f"{name}/{condition}: max |r| = {r.abs().max():.2e}"
