@@ -3,7 +3,7 @@
 Public API, by layer (README, "Layout")::
 
     from pinnsolve import Box, Ball, Polygon, SpaceTime, FixedPoints   # geometry: where points come from
-    from pinnsolve import Problem, Condition                           # problem: per-point conditions
+    from pinnsolve import Problem, Condition, ReferenceData            # problem: per-point conditions, references
     from pinnsolve import MLP                                          # models
     from pinnsolve import ResidualEngine, EngineClosure, BatchSampler  # engine: (r, J) of a problem
     from pinnsolve import load_run, LoadedRun                          # runs: a finished run's answers
@@ -22,7 +22,7 @@ from .geometry import (Annulus, Ball, Boundary, Box, BoxBoundary, Difference, Fi
                        Minibatches, PointSource, Polygon, Shape, SpaceTime, Sphere, Union)
 from .models import MLP
 from .optim.parameters import ParameterLayout
-from .problem import Condition, Problem
+from .problem import Condition, GridSolution, Problem, ReferenceData
 
 _LAZY = {  # name: module that defines it (imports Hydra, OmegaConf or matplotlib)
     "LoadedRun": "pinnsolve.runs.loading",
@@ -37,7 +37,7 @@ __all__ = [
     "Annulus", "Ball", "Boundary", "Box", "BoxBoundary", "Difference", "FixedPoints", "InitialSlice", "Intersection",
     "Minibatches", "PointSource", "Polygon", "Shape", "SpaceTime", "Sphere", "Union",
     # problem and model
-    "Condition", "Problem", "MLP",
+    "Condition", "GridSolution", "Problem", "ReferenceData", "MLP",
     # engine
     "Batch", "BatchSampler", "ConditionPoints", "EngineClosure", "Jet", "ParameterLayout", "ResidualEngine",
     "function_residuals",

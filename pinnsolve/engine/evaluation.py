@@ -27,13 +27,17 @@ class ErrorMetric:
         points: evaluation points ``[M, d]``.
         chunk: points per forward pass.
         output_names: names of the ``m`` outputs (for ``l2_rel_<name>``); ``None`` for one output.
+        values: ``u⋆`` at ``points`` (``[M]`` or ``[M, m]``) given as data instead of ``exact``
+            (:class:`~pinnsolve.problem.reference_data.ReferenceData`).
     """
 
-    def __init__(self, exact, points: Tensor, chunk: int = 65536, output_names: list[str] | None = None):
+    def __init__(self, exact, points: Tensor, chunk: int = 65536, output_names: list[str] | None = None,
+                 values: Tensor | None = None):
         self.points, self.chunk = points, chunk
         self.names = list(output_names) if output_names and len(output_names) > 1 else []
         width = max(1, len(self.names))
-        self.reference = self._reference(exact, points, chunk)
+        self.reference = (values.to(points).reshape(len(points), -1) if values is not None
+                          else self._reference(exact, points, chunk))
         if self.reference.shape[1] != width:
             raise ConfigError(f"the exact solution gives {self.reference.shape[1]} value(s) per point, but the problem "
                               f"has {width} output(s): return one value per output (a vector [m] for a system)")

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from ..geometry import PointSource
+from ..geometry import FixedPoints, PointSource
 
 Residual = Callable[..., Tensor]
 """``residual(u, x) -> r`` or, for data with targets, ``residual(u, x, y) -> r``; ``x: [d]``, ``r: []`` or ``[m]``."""
@@ -97,6 +97,8 @@ class Problem:
         periodic: ``{coordinate index: period}``: the solution is periodic in these coordinates, made
             exact by feeding the network ``cos``/``sin`` of them (:class:`~pinnsolve.models.PeriodicInputs`);
             the network then has :attr:`network_inputs` inputs.
+        reference: values at scattered points (:class:`~pinnsolve.problem.reference_data.ReferenceData`)
+            to measure the errors against, instead of ``exact``; they are also the evaluation points.
     """
 
     name: str
@@ -111,6 +113,7 @@ class Problem:
     parameters: dict[str, float] | None = None
     output_transform: Callable[[Tensor, Tensor], Tensor] | None = None
     periodic: dict[int, float] | None = None
+    reference: Any = None
 
     def __post_init__(self):
         if not self.conditions:
@@ -122,6 +125,8 @@ class Problem:
         if len(dims) != 1:
             raise ValueError(f"problem '{self.name}': all point sources must have the same dimension, got {sorted(dims)}")
         self.dim = dims.pop()
+        if self.reference is not None:
+            self._use_reference()
         if self.eval_points is None:
             self.eval_points = self.conditions[0].points
         if self.n_eval is None:
@@ -142,6 +147,21 @@ class Problem:
             if not 0 <= i < self.dim or not period > 0:
                 raise ValueError(f"problem '{self.name}': periodic={{{i}: {period}}} needs a coordinate index in "
                                  f"[0, {self.dim}) and a positive period")
+
+    def _use_reference(self) -> None:
+        """The errors are measured at the reference's points against its values (``reference=``)."""
+        reference, where = self.reference, f"problem '{self.name}': reference="
+        if self.exact is not None or self.eval_points is not None:
+            raise ValueError(f"{where} measures the errors at its own points against its own values: leave exact and "
+                             "eval_points out (or give exact and eval_points without a reference)")
+        if not (hasattr(reference, "points") and hasattr(reference, "values")):
+            raise TypeError(f"{where} must be a ReferenceData(points, values), got {type(reference).__name__}")
+        if reference.dim != self.dim:
+            raise ValueError(f"{where} has points with {reference.dim} coordinates, the problem's domain has {self.dim}")
+        if reference.n_outputs != self.n_outputs:
+            raise ValueError(f"{where} gives {reference.n_outputs} value(s) per point for a problem with "
+                             f"{self.n_outputs} output(s)")
+        self.eval_points = FixedPoints(reference.points)
 
     @property
     def network_inputs(self) -> int:

@@ -111,8 +111,10 @@ class Trainer(TrainerState):
         self.engine = ResidualEngine(self.problem, self.model, jacobian=jacobian, chunk_size=chunk_size)
         self.engine.group = torch.distributed.group.WORLD if self.distributed else None
         self.sampler = BatchSampler(self.problem, seed, self.device, self.dtype, resample=resample)
-        self.metric = (ErrorMetric(self.problem.exact, self.sampler.eval_points, output_names=self.problem.output_names)
-                       if self.problem.exact is not None else None)
+        reference = self.problem.reference
+        self.metric = (ErrorMetric(self.problem.exact, self.sampler.eval_points, output_names=self.problem.output_names,
+                                   values=None if reference is None else reference.values)
+                       if self.problem.exact is not None or reference is not None else None)
         self.max_steps, self.time_budget = max_steps, None if time_budget is None else float(time_budget)
         self.log_every, self.eval_every, self.checkpoint_every = log_every, eval_every, checkpoint_every
         self.metrics = MetricsLog(self.run_dir / "metrics.csv", write=self.is_main)
