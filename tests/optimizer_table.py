@@ -5,7 +5,7 @@ import torch
 
 from pinnsolve import MLP, BatchSampler, ResidualEngine
 from pinnsolve.engine import EngineClosure
-from pinnsolve.optim import ENGD, ENGDW, SPRING, Nystrom, PolyakSGD, Sven
+from pinnsolve.optim import ENGD, ENGDW, SPRING, Nystrom, PolyakSGD, Sven, adam_then_lbfgs
 from pinnsolve.problems import poisson2d
 
 OPTIMIZERS = {
@@ -20,6 +20,7 @@ OPTIMIZERS = {
     "sven_randomized_subset": lambda p: Sven(p, k=30, svd_mode="randomized", param_fraction=0.5, line_search=True,
                                             microbatch_size=2, effective_dimension=True),
     "polyak_sgd": lambda p: PolyakSGD(p, max_lr=0.1),
+    "adam_lbfgs": lambda p: adam_then_lbfgs(p, lr=1e-2, switch_step=2, max_iter=5),
 }
 
 

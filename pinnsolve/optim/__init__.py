@@ -8,7 +8,7 @@ Every method is :class:`NaturalGradient` with four parts (:mod:`~pinnsolve.optim
 ``ENGD``, ``ENGDW``, ``SPRING``, ``Nystrom`` and ``Sven`` are presets that choose the parts from their flat
 keys. The maths is in ``kernel`` (exact solves), ``sketch`` (Nyström), ``svd`` (truncated SVDs for Sven)
 and ``rows`` (this process's rows of ``J`` and every reduction over processes); ``closure`` defines what
-``step(closure)`` receives; ``polyak`` is a first-order baseline. Nothing here imports the engine.
+``step(closure)`` receives; ``polyak`` and ``sequence`` (Adam, then L-BFGS) are first-order baselines. Nothing here imports the engine.
 """
 
 from .closure import Closure, PerSampleClosure
@@ -19,6 +19,7 @@ from .momentum import NoMomentum, SpringMomentum
 from .natural_gradient import NaturalGradient, NaturalGradientOptimizer
 from .nystrom import Nystrom
 from .polyak import PolyakSGD
+from .sequence import OptimizerSequence, adam_then_lbfgs
 from .solvers import Cholesky, ConjugateGradient, NystromSketch
 from .spring import SPRING
 from .step_rules import FixedStep, GridLineSearch
@@ -31,7 +32,7 @@ __all__ = [
     "AveragedGramian", "Cholesky", "ConjugateGradient", "NystromSketch", "TruncatedPseudoinverse",
     "NoMomentum", "SpringMomentum", "FixedStep", "GridLineSearch", "AdaptiveDamping", "FixedDamping", "NoDamping",
     # closures and first-order
-    "Closure", "PerSampleClosure", "PolyakSGD",
+    "Closure", "PerSampleClosure", "PolyakSGD", "OptimizerSequence", "adam_then_lbfgs",
 ]
 
 

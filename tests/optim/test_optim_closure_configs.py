@@ -116,7 +116,7 @@ def test_optimizer_yaml_keys_match_constructor(path):
     module, name = cfg["_target_"].rsplit(".", 1)
     cls = getattr(importlib.import_module(module), name)
     keys = {k for k in cfg if not k.startswith("_")}
-    signature = {k for k, v in inspect.signature(cls.__init__).parameters.items()
+    signature = {k for k, v in inspect.signature(cls if inspect.isfunction(cls) else cls.__init__).parameters.items()
                  if k not in ("self", "params") and v.kind is not inspect.Parameter.VAR_KEYWORD}
     if module.startswith("pinnsolve"):
         assert keys == signature, (path.name, keys ^ signature)
