@@ -8,12 +8,13 @@ part of the checkpoint so a resumed run draws the same points as an uninterrupte
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
-from ..problem import Problem
+from ..problem import Condition, Problem
 
 
 class ConditionPoints(NamedTuple):
@@ -45,6 +46,9 @@ class BatchSampler:
 
     def __init__(self, problem: Problem, seed: int, device: torch.device, dtype: torch.dtype, resample: bool = True):
         self.problem, self.device, self.dtype = problem, torch.device(device), dtype
+        self.placement: dict[str, Callable[[Condition, torch.Generator], tuple[Tensor, Tensor | None]]] = {}
+        """``{condition name: draw(condition, generator) -> (x, y)}``: how the points of a resampled condition are
+        drawn instead of ``condition.points.draw`` (residual-based placement); uses the training generator."""
         fixed_gen = make_generator(seed + 1, self.device)
         self.generator = make_generator(seed + 2, self.device)
         self._fixed: Batch = {}
@@ -55,10 +59,15 @@ class BatchSampler:
         self.eval_points = problem.eval_points.sample(problem.n_eval, eval_gen).to(dtype)
 
     def _draw(self, condition, generator: torch.Generator) -> ConditionPoints:
-        x, y = condition.points.draw(condition.n_points, generator)
+        place = self.placement.get(condition.name)
+        x, y = place(condition, generator) if place is not None else condition.points.draw(condition.n_points, generator)
         if y is not None:
             y = torch.as_tensor(y).to(self.device, self.dtype if y.is_floating_point() else y.dtype)
         return ConditionPoints(x.to(self.device, self.dtype), y)
+
+    def is_fixed(self, name: str) -> bool:
+        """Whether condition ``name``'s points were drawn once (``fixed``, or ``resample=False``)."""
+        return name in self._fixed
 
     @property
     def resamples(self) -> bool:

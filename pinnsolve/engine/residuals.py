@@ -173,6 +173,18 @@ class ResidualEngine:
         params = self.params() if params is None else params
         return {c.name: self._condition_residual(c, params, *batch[c.name]) for c in self.problem.conditions}
 
+    @torch.no_grad()
+    def residual_values(self, name: str, x: Tensor, y: Tensor | None = None, chunk: int = 16384) -> Tensor:
+        """Unscaled residuals of condition ``name`` at ``x: [n, d]``: ``[n]`` (``[n, m]`` for ``m`` components),
+        without gradients, ``chunk`` points per pass (residual-based point placement)."""
+        condition = next((c for c in self.problem.conditions if c.name == name), None)
+        if condition is None:
+            raise KeyError(f"no condition '{name}' (the problem has {[c.name for c in self.problem.conditions]})")
+        params = {k: v.detach() for k, v in self.params().items()}
+        parts = [self._condition_residual(condition, params, x[i : i + chunk], None if y is None else y[i : i + chunk])
+                 for i in range(0, len(x), chunk)]
+        return torch.cat(parts)
+
     def residuals(self, batch: Batch, params: dict[str, Tensor] | None = None) -> Tensor:
         """Stacked scaled residuals ``r: [N]``, differentiable in ``θ`` (for first-order optimizers)."""
         per_condition = self.condition_residuals(batch, params)
