@@ -46,10 +46,12 @@ def evaluation_grid() -> torch.Tensor:
                        torch.linspace(0, LENGTH, 257, dtype=torch.float64))
 
 
-def make_problem(n_interior: int = 2000, n_initial: int = 200, fixed: bool = False) -> Problem:
+def periodic_in_x(name: str, pde, initial, exact, n_interior: int, n_initial: int, fixed: bool) -> Problem:
+    """The setting convection and reaction share: ``(t, x) ∈ [0, 1] × [0, 2π]``, periodic in ``x``, an
+    initial condition, errors on :func:`evaluation_grid`."""
     domain = Box(low=[0.0, 0.0], high=[1.0, LENGTH])  # (t, x)
     return Problem(
-        "convection",
+        name,
         [
             Condition("interior", pde, domain, n_interior, fixed=fixed),
             Condition("initial", initial, InitialSlice(domain, time_dim=0), n_initial, fixed=fixed),
@@ -59,3 +61,7 @@ def make_problem(n_interior: int = 2000, n_initial: int = 200, fixed: bool = Fal
         input_names=["t", "x"],
         periodic={1: LENGTH},
     )
+
+
+def make_problem(n_interior: int = 2000, n_initial: int = 200, fixed: bool = False) -> Problem:
+    return periodic_in_x("convection", pde, initial, exact, n_interior, n_initial, fixed)

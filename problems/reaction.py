@@ -15,11 +15,10 @@ import math
 
 import torch
 
-from pinnsolve import Box, Condition, FixedPoints, InitialSlice, Problem
-from pinnsolve.geometry.grids import tensor_grid
+from pinnsolve import Problem
+from pinnsolve.problems.convection import periodic_in_x
 
 RHO = 5.0
-LENGTH = 2 * math.pi
 
 RECORDS = [
     {"l2_rel": 9.92e-3, "method": "Adam → L-BFGS → NysNewton-CG", "source": "Rathore et al., ICML 2024, Table 2"},
@@ -44,22 +43,5 @@ def initial(u, x):
     return u.value - initial_profile(x[1])
 
 
-def evaluation_grid() -> torch.Tensor:
-    """The 101 × 257 ``(t, x)`` nodes ``[25957, 2]``."""
-    return tensor_grid(torch.linspace(0, 1, 101, dtype=torch.float64),
-                       torch.linspace(0, LENGTH, 257, dtype=torch.float64))
-
-
 def make_problem(n_interior: int = 2000, n_initial: int = 200, fixed: bool = False) -> Problem:
-    domain = Box(low=[0.0, 0.0], high=[1.0, LENGTH])  # (t, x)
-    return Problem(
-        "reaction",
-        [
-            Condition("interior", pde, domain, n_interior, fixed=fixed),
-            Condition("initial", initial, InitialSlice(domain, time_dim=0), n_initial, fixed=fixed),
-        ],
-        exact=exact,
-        eval_points=FixedPoints(evaluation_grid()),
-        input_names=["t", "x"],
-        periodic={1: LENGTH},
-    )
+    return periodic_in_x("reaction", pde, initial, exact, n_interior, n_initial, fixed)
