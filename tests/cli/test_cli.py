@@ -76,7 +76,7 @@ def test_help_names_the_program_and_its_groups(tmp_path):
 
     result = in_process("--help")
     assert "pinnsolve — physics-informed neural networks" in result.stdout and "powered by Hydra" not in result.stdout
-    assert "optimizer: adam, engd, engd_w" in result.stdout and "optimizer.damping=auto" in result.stdout
+    assert "optimizer: adam, adam_lbfgs, engd, engd_w" in result.stdout and "optimizer.damping=auto" in result.stdout
 
 
 def test_the_job_log_is_filled_and_lines_are_whole_without_a_terminal(tmp_path, monkeypatch):
