@@ -226,18 +226,20 @@ def test_threads_follow_the_affinity_and_the_load(monkeypatch):
 
 FAULTS = """
 import json, resource, sys, torch
+torch.set_num_threads(1)
 from pinnsolve.training.allocator import keep_freed_memory
 state = keep_freed_memory() if sys.argv[1] == "keep" else "default"
-def churn():  # what a step does: tensors of a few MiB, made, written and freed
+def churn():  # what a step does: several 12 MB tensors alive at once, made, written and freed
     for _ in range(20):
-        a = torch.ones(1_500_000, dtype=torch.float64)  # 12 MB
-        b = a * 2
-        del a, b
+        held = [torch.ones(1_500_000, dtype=torch.float64) for _ in range(4)]
+        held = [t * 2 for t in held]
+        del held
 churn()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 churn()
 print(json.dumps({"state": state, "faults": resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before}))
 """
+TOUCHED_PAGES = 20 * 2 * 4 * 1_500_000 * 8 // 4096  # pages the second churn writes: 468 750
 
 
 def _faults(mode: str, **env) -> dict:
@@ -253,13 +255,15 @@ def _faults(mode: str, **env) -> dict:
 
 @pytest.mark.skipif(__import__("platform").libc_ver()[0] != "glibc", reason="glibc's malloc only")
 def test_freed_memory_is_kept_so_a_step_s_temporaries_do_not_page_fault(tmp_path):
-    """With glibc's defaults 12 MB temporaries are often fresh memory that page-faults on first touch;
-    after keep_freed_memory() they reuse the heap. A user's own MALLOC_* setting is left alone, and the trainer
-    says in summary.json what it did."""
-    default, kept = _faults("default"), _faults("keep")
+    """With glibc's defaults a step whose live temporaries exceed the dynamic trim threshold gives its heap back
+    and page-faults it in again on the next step; after keep_freed_memory() the heap is reused. A user's own
+    MALLOC_* setting is left alone, and the trainer says in summary.json what it did."""
+    kept = _faults("keep")
     assert kept["state"].startswith("glibc malloc keeps freed memory"), kept
-    # measured: 5 800 against 0 on a quiet machine; once, under a loaded full run, 116 560 against 2 930
-    assert kept["faults"] <= min(max(500, default["faults"] // 10), default["faults"]), (default, kept)
+    # measured on this VM (2026-12-07, 1 and 2 threads, quiet and loaded): kept 0 or 2 930 faults; the glibc
+    # defaults 20 411 once and 468 120 otherwise. The bound sits between them, on the pages touched, not on
+    # the default's count, which varies from machine to machine.
+    assert kept["faults"] <= TOUCHED_PAGES // 50, (kept, TOUCHED_PAGES)
     assert _faults("keep", MALLOC_TRIM_THRESHOLD_="131072")["state"] == "unchanged: the user set MALLOC_TRIM_THRESHOLD_"
     run(compose_config([*SMALL, "trainer.max_steps=2"]), tmp_path)
     summary = __import__("json").loads((tmp_path / "summary.json").read_text())
