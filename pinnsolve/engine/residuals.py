@@ -8,6 +8,8 @@ per-point residuals into
     J = ∂r/∂θ ∈ ℝ^{N×P},
 
 so that ``∇L = Jᵀr``, the Gauss–Newton Gramian is ``G = JᵀJ`` and the kernel is ``K = JJᵀ``.
+Per-point weights ``ω_n ≥ 0`` held for a batch's points (:meth:`ResidualEngine.weigh_points`, e.g. causal
+weights in time) scale those rows by a further ``√ω_n``: ``L = ½ Σ_c (w_c/N_c) Σ_n ω_n r_c(x_n)²``.
 Two paths compute ``J``: the forward Laplacian (:mod:`pinnsolve.engine.forward_laplacian`) for MLPs whose
 residuals read value, gradient and Laplacians, and ``vmap(jacrev(·))`` of the per-point residual
 (any model, any residual). ``jacobian="auto"`` picks the fast path where it applies.
@@ -84,6 +86,7 @@ class ResidualEngine:
         self._chunk: int | None = None
         self.n_outputs = 1  # the model's output width, read when the first condition is planned
         self.workspace = Workspace()
+        self._point_weights: dict[str, tuple[Tensor, Tensor]] = {}
 
     # ---- parameters ------------------------------------------------------------------------
     def params(self) -> dict[str, Tensor]:
@@ -167,6 +170,25 @@ class ResidualEngine:
     def _scale(self, condition: Condition) -> float:
         return (condition.weight / condition.n_points) ** 0.5
 
+    def weigh_points(self, name: str, x: Tensor, weights: Tensor | None) -> None:
+        """Hold per-point weights ``weights: [n] ≥ 0`` for condition ``name``'s points ``x: [n, d]`` (this very
+        tensor: other points of that condition stay unweighted); ``None`` drops them. Every product of the
+        engine on a batch with these points — residuals, ``J``, losses, the line search's losses — scales
+        their rows by ``√ω_n``, so a step and its line search minimise the same weighted loss."""
+        if weights is None:
+            self._point_weights.pop(name, None)
+            return
+        if weights.shape != x.shape[:1] or not bool((weights >= 0).all()):
+            raise ValueError(f"weights for '{name}' must be [n] = {list(x.shape[:1])} and >= 0, got {list(weights.shape)}")
+        self._point_weights[name] = (x, weights.to(x.device, x.dtype).detach())
+
+    def _row_factors(self, condition: Condition, x: Tensor, start: int = 0, stop: int | None = None) -> Tensor | None:
+        """``√ω_n`` for points ``x[start:stop]``, one per row (repeated over the components), or ``None``."""
+        held = self._point_weights.get(condition.name)
+        if held is None or held[0] is not x:
+            return None
+        return held[1][start:stop].sqrt().repeat_interleave(self._plans[condition.name].n_components)
+
     # ---- public API ----------------------------------------------------------------------------
     def condition_residuals(self, batch: Batch, params: dict[str, Tensor] | None = None) -> dict[str, Tensor]:
         """Unscaled residuals ``r_c: [N_c]`` (or ``[N_c, m]``) per condition, differentiable in ``θ``."""
@@ -188,7 +210,12 @@ class ResidualEngine:
     def residuals(self, batch: Batch, params: dict[str, Tensor] | None = None) -> Tensor:
         """Stacked scaled residuals ``r: [N]``, differentiable in ``θ`` (for first-order optimizers)."""
         per_condition = self.condition_residuals(batch, params)
-        return torch.cat([self._scale(c) * per_condition[c.name].reshape(-1) for c in self.problem.conditions])
+        parts = []
+        for c in self.problem.conditions:
+            r = self._scale(c) * per_condition[c.name].reshape(-1)
+            factors = self._row_factors(c, batch[c.name].x)
+            parts.append(r if factors is None else factors * r)
+        return torch.cat(parts)
 
     def loss(self, batch: Batch, params: dict[str, Tensor] | None = None) -> Tensor:
         """``L = ½‖r‖²``, a scalar differentiable in ``θ``."""
@@ -229,6 +256,10 @@ class ResidualEngine:
                         scratch = new(rows, self.num_params)
                     rs.append(self._condition_jacobian(c, xs, ys, scratch[:rows]))
                     J[row : row + rows] = scratch[:rows, columns]
+                factors = self._row_factors(c, x, start, start + step)
+                if factors is not None:
+                    J[row : row + rows].mul_(factors[:, None])
+                    rs[-1] = factors * rs[-1]
                 row += rows
         return torch.cat(rs), J
 
@@ -256,8 +287,9 @@ class ResidualEngine:
             x, y = batch[c.name]
             for start in range(0, x.shape[0], self.chunk_size):
                 ys = None if y is None else y[start : start + self.chunk_size]
-                r = self._condition_residual(c, params, x[start : start + self.chunk_size], ys)
-                total = total + 0.5 * self._scale(c) ** 2 * r.square().sum()
+                r = self._condition_residual(c, params, x[start : start + self.chunk_size], ys).reshape(-1)
+                factors = self._row_factors(c, x, start, start + self.chunk_size)
+                total = total + 0.5 * self._scale(c) ** 2 * (r if factors is None else factors * r).square().sum()
         return total
 
     def candidates_per_pass(self, batch: Batch, budget_bytes: int | None = None) -> int:

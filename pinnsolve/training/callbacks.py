@@ -1,10 +1,11 @@
 """Callbacks: behaviour added to a run from outside the training loop.
 
-A callback implements any of four hooks, and keeps what it must remember in ``state_dict()`` (plain
+A callback implements any of five hooks, and keeps what it must remember in ``state_dict()`` (plain
 numbers and strings: it goes into the checkpoint, so a resumed run's callbacks continue where they
 were)::
 
     on_fit_start(trainer)         before the first step of this segment (after a resume's load)
+    on_batch(trainer, batch)      each step's points, drawn, before the step uses them
     on_log(trainer, row)          every logged row of metrics.csv (step, loss, the errors when evaluated)
     on_fit_end(trainer, summary)  after the final row; may add keys to the summary
     on_teardown(trainer)          always last, also after an error (release what on_fit_start took)
@@ -43,6 +44,9 @@ class Callback:
 
     def on_fit_start(self, trainer) -> None:
         """Before the first step of this segment."""
+
+    def on_batch(self, trainer, batch) -> None:
+        """This step's points (this rank's slice), before the step: e.g. weigh them in the engine."""
 
     def on_log(self, trainer, row: dict) -> None:
         """One logged row (the columns of ``metrics.csv``; error columns only on evaluated steps)."""

@@ -226,6 +226,7 @@ class Trainer(TrainerState):
                 if self.step == 0 and not self.metrics.rows:
                     self._first_row(batch)
                 start = time.perf_counter()
+                self._call("on_batch", batch)
                 with warnings_as_notices(self._warned):
                     loss = self._step(batch)
                 self.step += 1
