@@ -66,6 +66,21 @@ def _seed(cfg: DictConfig) -> int:
     return value
 
 
+def _reweighted(problem, weights):
+    """The problem with ``weights={condition: w_c}`` from the config applied (``+weights.initial=100``)."""
+    if not weights:
+        return problem
+    if not isinstance(weights, dict):
+        raise ConfigError(f"weights={weights}: give one weight per condition name, e.g. +weights.initial=100")
+    bad = {name: w for name, w in weights.items() if isinstance(w, bool) or not isinstance(w, (int, float)) or not w >= 0}
+    if bad:
+        raise ConfigError(f"weights: {bad} must be numbers >= 0 (w_c scales condition c's rows by sqrt(w_c / N_c))")
+    try:
+        return problem.reweighted(weights)
+    except ValueError as exc:
+        raise ConfigError(f"weights: {exc}") from exc
+
+
 def build(cfg: DictConfig, run_dir: str | Path, problem=None, callbacks=()):
     """The trainer for a composed config (the model is seeded with ``cfg.seed``).
 
@@ -81,6 +96,7 @@ def build(cfg: DictConfig, run_dir: str | Path, problem=None, callbacks=()):
         raise ConfigError(f"the configuration does not resolve: {exc}") from exc
     check_settings(config)
     problem = problem if problem is not None else _instantiate(cfg.problem, "problem")
+    problem = _reweighted(problem, config.get("weights"))
     torch.manual_seed(seed)
     dtype = resolve_dtype(cfg.trainer.dtype)
     model_factory = _instantiate(cfg.model, "model")

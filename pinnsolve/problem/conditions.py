@@ -27,9 +27,11 @@ Example (the 2-d Poisson problem)::
 
 from __future__ import annotations
 
+import copy as _copy
+
 from collections.abc import Callable
 from typing import Any
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from torch import Tensor
 
@@ -162,6 +164,17 @@ class Problem:
             raise ValueError(f"{where} gives {reference.n_outputs} value(s) per point for a problem with "
                              f"{self.n_outputs} output(s)")
         self.eval_points = FixedPoints(reference.points)
+
+    def reweighted(self, weights: dict[str, float]) -> Problem:
+        """A copy whose conditions named in ``weights`` carry those ``w_c`` (the others keep theirs); the
+        problem and its conditions are left as they are (``weights={"initial": 100}``)."""
+        names = [c.name for c in self.conditions]
+        unknown = [name for name in weights if name not in names]
+        if unknown:
+            raise ValueError(f"problem '{self.name}' has no condition {unknown}: its conditions are {names}")
+        copy = _copy.copy(self)
+        copy.conditions = [replace(c, weight=float(weights[c.name])) if c.name in weights else c for c in self.conditions]
+        return copy
 
     @property
     def network_inputs(self) -> int:

@@ -4,6 +4,7 @@ import inspect
 from pathlib import Path
 
 import pytest
+import torch
 from hydra.utils import get_method
 from omegaconf import OmegaConf
 
@@ -67,3 +68,22 @@ def test_problem_configs_set_their_own_network_and_training_defaults():
     assert compose_config(["trainer.max_steps=7"]).trainer.max_steps == 7
     cfg = compose_config(["problem=poisson5d"])
     assert (cfg.trainer.max_steps, list(cfg.model.hidden)) == (2000, [64, 64, 48, 48])
+
+
+def test_condition_weights_from_the_config_scale_their_rows_and_bad_ones_are_refused(tmp_path):
+    from pinnsolve.cli import build
+
+    plain = build(compose_config(["problem=wave", *QUIET]), tmp_path / "a")
+    heavy = build(compose_config(["problem=wave", "+weights.initial_value=100", *QUIET]), tmp_path / "b")
+    assert [c.weight for c in heavy.problem.conditions] == [1.0, 100.0, 1.0, 1.0]
+    batch = plain.sampler()
+    r_plain, r_heavy = plain.engine.residuals(batch).detach(), heavy.engine.residuals(batch).detach()
+    rows = slice(2000, 2200)  # the initial-value rows: the same network (seed 0), scaled by sqrt(100)
+    assert torch.allclose(r_heavy[rows], 10 * r_plain[rows], rtol=1e-12)
+    assert torch.allclose(r_heavy[:2000], r_plain[:2000], rtol=1e-12)
+    copy = plain.problem.reweighted({"boundary": 2.0})  # a copy: the problem a user passed stays as it was
+    assert copy.conditions[3].weight == 2.0 and plain.problem.conditions[3].weight == 1.0
+    for override, message in [("+weights.nope=3", r"has no condition \['nope'\]: its conditions are"),
+                              ("+weights.boundary=-1", "must be numbers >= 0")]:
+        with pytest.raises(ConfigError, match=message):
+            build(compose_config(["problem=wave", override, *QUIET]), tmp_path / "c")
