@@ -87,6 +87,7 @@ class ResidualEngine:
         self.n_outputs = 1  # the model's output width, read when the first condition is planned
         self.workspace = Workspace()
         self._point_weights: dict[str, tuple[Tensor, Tensor]] = {}
+        self.jacobian_norms: dict[str, Tensor] = {}
 
     # ---- parameters ------------------------------------------------------------------------
     def params(self) -> dict[str, Tensor]:
@@ -232,9 +233,14 @@ class ResidualEngine:
         chunk is built whole in a scratch buffer of ``chunk × P`` and sliced, and without a
         ``chunk_size`` the chunks are sized so that the scratch holds about ``N_c·P_s`` numbers; the
         peak is then about ``2·N·P_s`` instead of ``N·P``.
+
+        As a by-product :attr:`jacobian_norms` holds, per condition, ``[Σ_n ‖∂r_c(x_n)/∂θ‖², n]``: the trace of
+        the condition's unscaled kernel block and its point count (this process's points; the columns
+        taken), which kernel-balanced weights read.
         """
         for c in self.problem.conditions:
             self.plan(c, *batch[c.name])
+        self.jacobian_norms = {}
         reference = next(self.model.parameters())
         new = lambda rows, cols: torch.empty(rows, cols, dtype=reference.dtype, device=reference.device)  # noqa: E731
         n_rows = sum(self._rows(c, batch[c.name].x) for c in self.problem.conditions)
@@ -256,6 +262,9 @@ class ResidualEngine:
                         scratch = new(rows, self.num_params)
                     rs.append(self._condition_jacobian(c, xs, ys, scratch[:rows]))
                     J[row : row + rows] = scratch[:rows, columns]
+                if c.weight > 0:
+                    trace = J[row : row + rows].square().sum() / self._scale(c) ** 2
+                    self.jacobian_norms[c.name] = self.jacobian_norms.get(c.name, 0) + torch.stack([trace, trace.new_tensor(len(xs))])
                 factors = self._row_factors(c, x, start, start + step)
                 if factors is not None:
                     J[row : row + rows].mul_(factors[:, None])
