@@ -207,3 +207,12 @@ def test_yardsticks_set_each_error_beside_its_best_record(tmp_path):
     assert (table["value"] > 0).all() and (table["steps"] == 2).all()
     _check_csv(tmp_path / "yardsticks_final.csv", ["value", "record", "ratio"])
     _check_png(tmp_path / "yardsticks.png")
+
+
+def test_yardsticks_run_each_shipped_recipe_and_say_which_problems_have_none(tmp_path, capsys):
+    import yardsticks
+
+    table = yardsticks.main(["--smoke", "--problems", "burgers", "heat2d_ms", "--methods", "recipe", "--out", str(tmp_path)])
+    assert yardsticks.has_recipe("burgers") and not yardsticks.has_recipe("heat2d_ms")
+    assert list(table["problem"]) == ["burgers"] and list(table["method"]) == ["recipe"]
+    assert "no recipe ships for heat2d_ms" in capsys.readouterr().out

@@ -1,7 +1,8 @@
 """The hard-PDE yardsticks against their published records: Burgers, Allen–Cahn, wave, convection,
 reaction, Kovasznay (Re = 40), the multi-scale heat equation and the inverse diffusivity field.
 
-Every problem runs as a new user would run it: its config's defaults (``pinnsolve problem=<name>``),
+Every problem runs as a new user would run it: its recipe where one ships
+(``pinnsolve +experiment=<name>_best``, method ``recipe``), its config's defaults (``pinnsolve problem=<name>``),
 a time budget per run, one or more seeds, with ENGD-W and SPRING (the CLI's natural-gradient
 defaults) next to the first-order baseline of Rathore et al. (Adam for 1000 steps, then L-BFGS:
 ``optimizer=adam_lbfgs``), L-BFGS and Adam. The final table sets each run's relative L2 error (for
@@ -22,11 +23,12 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/ on the path: the shared library `common`
+from pinnsolve.cli import CONFIG_DIR  # noqa: E402
 from common.reproduce import Budget, Panel, Run, finals, launch, make_parser, plot_panels, print_table, write_csv  # noqa: E402
 
 PROBLEMS = ["burgers", "allen_cahn", "wave", "convection", "reaction", "kovasznay", "heat2d_ms", "inverse_diffusivity"]
 ERRORS = {"kovasznay": ["l2_rel_u", "l2_rel_v"], "inverse_diffusivity": ["l2_rel_u", "l2_rel_a"]}
-METHODS = {"engd_w": "ENGD-W", "spring": "SPRING", "adam_lbfgs": "Adam→L-BFGS", "lbfgs": "L-BFGS", "adam": "Adam"}
+METHODS = {"recipe": "recipe", "engd_w": "ENGD-W", "spring": "SPRING", "adam_lbfgs": "Adam→L-BFGS", "lbfgs": "L-BFGS", "adam": "Adam"}
 
 
 def record(problem: str, column: str) -> tuple[float, str]:
@@ -37,6 +39,15 @@ def record(problem: str, column: str) -> tuple[float, str]:
         return math.nan, "no published record"
     best = min(rows, key=lambda r: r[column])
     return best[column], f"{best['method']} ({best['source']})"
+
+
+def has_recipe(problem: str) -> bool:
+    return (Path(CONFIG_DIR) / "experiment" / f"{problem}_best.yaml").is_file()
+
+
+def method_overrides(problem: str, method: str) -> list[str]:
+    """The recipe's experiment config, or the optimizer on the problem's defaults."""
+    return [f"+experiment={problem}_best"] if method == "recipe" else [f"optimizer={method}"]
 
 
 def error_columns(problem: str) -> list[str]:
@@ -52,8 +63,11 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--seeds", type=int, default=1, help="seeds per problem and method (0, 1, …)")
     args = parser.parse_args(argv)
-    runs = [Run(p, METHODS[m], [f"optimizer={m}", f"seed={s}"], {"seed": s})
-            for p in args.problems for m in args.methods for s in range(args.seeds)]
+    missing = [p for p in args.problems if "recipe" in args.methods and not has_recipe(p)]
+    if missing:
+        print(f"no recipe ships for {', '.join(missing)}: their recipe rows are left out")
+    runs = [Run(p, METHODS[m], method_overrides(p, m) + [f"seed={s}"], {"seed": s})
+            for p in args.problems for m in args.methods for s in range(args.seeds) if m != "recipe" or has_recipe(p)]
     df = launch(runs, args)
     write_csv(df, args, "yardsticks_metrics")
     final = finals(df)
