@@ -2,6 +2,7 @@
 
 - :mod:`~pinnsolve.engine.residuals`: :class:`ResidualEngine` (residuals, ``J`` by chunks, losses at
   many parameter vectors for the line search);
+- :mod:`~pinnsolve.engine.pointwise`: residuals of a per-point function (the exact solution's);
 - :mod:`~pinnsolve.engine.jet`: what a residual reads (``u.value``, ``u.grad``, ``u.laplacian()``, …);
 - :mod:`~pinnsolve.engine.forward_laplacian`: the fast path for MLPs (value, gradient and Laplacian
   in one forward pass, ``J`` from it);
@@ -14,7 +15,8 @@
 from .batches import Batch, BatchSampler, ConditionPoints
 from .closure import EngineClosure
 from .jet import Jet
-from .residuals import JACOBIAN_MODES, ResidualEngine, function_residuals
+from .pointwise import function_residuals
+from .residuals import JACOBIAN_MODES, ResidualEngine
 
 __all__ = ["Batch", "BatchSampler", "ConditionPoints", "EngineClosure", "JACOBIAN_MODES", "Jet", "ResidualEngine",
            "function_residuals"]
