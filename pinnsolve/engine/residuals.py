@@ -66,6 +66,7 @@ class ResidualEngine:
         self.n_outputs = 1  # the model's output width, read when the first condition is planned
         self.workspace = Workspace()
         self._point_weights: dict[str, tuple[Tensor, Tensor]] = {}
+        self.record_jacobian_norms = False  # set by kernel-balanced weights: see residuals_and_jacobian
         self.jacobian_norms: dict[str, Tensor] = {}
 
     # ---- parameters ------------------------------------------------------------------------
@@ -150,7 +151,7 @@ class ResidualEngine:
     def _scale(self, condition: Condition) -> float:
         return (condition.weight / condition.n_points) ** 0.5
 
-    def weigh_points(self, name: str, x: Tensor, weights: Tensor | None) -> None:
+    def weigh_points(self, name: str, x: Tensor | None, weights: Tensor | None) -> None:
         """Hold per-point weights ``weights: [n] ≥ 0`` for condition ``name``'s points ``x: [n, d]`` (this very
         tensor: other points of that condition stay unweighted); ``None`` drops them. Every product of the
         engine on a batch with these points — residuals, ``J``, losses, the line search's losses — scales
@@ -213,13 +214,14 @@ class ResidualEngine:
         ``chunk_size`` the chunks are sized so that the scratch holds about ``N_c·P_s`` numbers; the
         peak is then about ``2·N·P_s`` instead of ``N·P``.
 
-        As a by-product :attr:`jacobian_norms` holds, per condition, ``[Σ_n ‖∂r_c(x_n)/∂θ‖², n]``: the trace of
-        the condition's unscaled kernel block and its point count (this process's points; the columns
-        taken), which kernel-balanced weights read.
+        With :attr:`record_jacobian_norms` set, :attr:`jacobian_norms` then holds, per condition,
+        ``[Σ_n ‖∂r_c(x_n)/∂θ‖², n]``: the trace of the condition's unscaled kernel block and its point count
+        (this process's points; the columns taken), which kernel-balanced weights read (one ``O(NP)`` pass).
         """
         for c in self.problem.conditions:
             self.plan(c, *batch[c.name])
-        self.jacobian_norms = {}
+        if self.record_jacobian_norms:
+            self.jacobian_norms = {}
         reference = next(self.model.parameters())
         new = lambda rows, cols: torch.empty(rows, cols, dtype=reference.dtype, device=reference.device)  # noqa: E731
         n_rows = sum(self._rows(c, batch[c.name].x) for c in self.problem.conditions)
@@ -241,8 +243,8 @@ class ResidualEngine:
                         scratch = new(rows, self.num_params)
                     rs.append(self._condition_jacobian(c, xs, ys, scratch[:rows]))
                     J[row : row + rows] = scratch[:rows, columns]
-                if c.weight > 0:
-                    trace = J[row : row + rows].square().sum() / self._scale(c) ** 2
+                if self.record_jacobian_norms and c.weight > 0:
+                    trace = torch.linalg.vector_norm(J[row : row + rows]).square() / self._scale(c) ** 2
                     self.jacobian_norms[c.name] = self.jacobian_norms.get(c.name, 0) + torch.stack([trace, trace.new_tensor(len(xs))])
                 factors = self._row_factors(c, x, start, start + step)
                 if factors is not None:

@@ -58,6 +58,7 @@ class KernelBalancedWeights(Callback):
         self.conditions, self.every, self.smoothing = None if conditions is None else list(conditions), every, float(smoothing)
         self.weights: dict[str, float] = {}
         self.original: dict | None = None
+        self.engine = None
 
     def on_fit_start(self, trainer) -> None:
         by_name = {c.name: c for c in trainer.problem.conditions}
@@ -68,6 +69,7 @@ class KernelBalancedWeights(Callback):
         self.by_name, self.names, self.engine = by_name, names, trainer.engine
         self.original = {n: by_name[n].weight for n in names}
         self.distributed = trainer.distributed
+        self.engine.record_jacobian_norms, self.engine.jacobian_norms = True, {}
         self._apply()
 
     def on_batch(self, trainer, batch) -> None:
@@ -78,6 +80,7 @@ class KernelBalancedWeights(Callback):
             self.engine.residuals_and_jacobian(batch)
             norms = self.engine.jacobian_norms
         totals = torch.stack([norms[n] for n in self.names])
+        self.engine.jacobian_norms = {}  # used: the next update reads a newer J, or builds one
         if self.distributed:
             totals = dd.all_reduce_sum(totals)
         new = balanced_weights({n: (float(t), float(c)) for n, (t, c) in zip(self.names, totals)})
@@ -93,6 +96,8 @@ class KernelBalancedWeights(Callback):
         summary["condition_weights"] = dict(self.weights)
 
     def on_teardown(self, trainer) -> None:
+        if self.engine is not None:
+            self.engine.record_jacobian_norms, self.engine.jacobian_norms = False, {}
         if self.original is not None:  # the problem object may be the caller's: leave it as it was
             for name, weight in self.original.items():
                 self.by_name[name].weight = weight

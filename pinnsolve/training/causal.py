@@ -104,18 +104,19 @@ class CausalWeighting(Callback):
             trainer.notice(f"step {trainer.step}: causal weighting: every slab's weight is above {self.tolerance}; "
                            f"ε raised to {self.epsilon:g}")
             point, slab = self._weights(x, r)
-        self.min_weight = float(slab.min())
+        self.min_weight = slab.min()  # a tensor: read once, at the end (no sync per step)
         self.engine.weigh_points(self.name, x, point)
 
     def _weights(self, x: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:
         return causal_weights(x[:, self.time_dim], r, self.slabs, self.epsilon, *self.t_range, reduce=self.reduce)
 
     def on_fit_end(self, trainer, summary: dict) -> None:
-        summary["causal"] = {"epsilon": self.epsilon, "stage": self.stage, "min_weight": self.min_weight}
+        weight = None if self.min_weight is None else float(self.min_weight)
+        summary["causal"] = {"epsilon": self.epsilon, "stage": self.stage, "min_weight": weight}
 
     def on_teardown(self, trainer) -> None:
         if self.engine is not None and self.name is not None:
-            self.engine.weigh_points(self.name, torch.empty(0, 1), None)
+            self.engine.weigh_points(self.name, None, None)
 
     def state_dict(self) -> dict:
         return {"stage": self.stage}

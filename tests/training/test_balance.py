@@ -49,6 +49,9 @@ def test_the_engine_records_each_condition_s_unscaled_kernel_trace(chunk_size):
     torch.manual_seed(0)
     trainer = _Trainer(_problem(), chunk_size)
     batch = trainer.sampler()
+    trainer.engine.residuals_and_jacobian(batch)
+    assert trainer.engine.jacobian_norms == {}  # nobody asked: no extra pass over J
+    trainer.engine.record_jacobian_norms = True
     _, J = trainer.engine.residuals_and_jacobian(batch)
     blocks = {"interior": J[:30] / (1 / 30) ** 0.5, "initial": J[30:] / (3.0 / 12) ** 0.5}
     for name, block in blocks.items():
@@ -79,6 +82,28 @@ def test_after_an_update_every_block_of_the_scaled_kernel_has_the_same_trace():
     resumed.load_state_dict(json.loads(json.dumps(state)))
     resumed.on_fit_start(_Trainer(problem))
     assert [c.weight for c in problem.conditions] == [state["weights"]["interior"], state["weights"]["initial"]]
+    assert trainer.engine.record_jacobian_norms is False
+
+
+def test_without_a_jacobian_between_updates_the_weights_follow_the_network_not_the_first_j():
+    torch.manual_seed(0)
+    trainer = _Trainer(_problem())
+    balance = KernelBalancedWeights(every=2)
+    balance.on_fit_start(trainer)
+    batch = trainer.sampler()
+    balance.on_batch(trainer, batch)
+    first = dict(balance.weights)
+    with torch.no_grad():  # a first-order optimizer moved the network; it formed no J
+        for p in trainer.engine.model.parameters():
+            p.mul_(3.0)
+    trainer.step = 2
+    balance.on_batch(trainer, batch)
+    assert balance.weights["interior"] != pytest.approx(first["interior"], rel=1e-3)
+    _, J = trainer.engine.residuals_and_jacobian(batch)  # the new weights balance the moved network's blocks
+    assert float(J[:30].square().sum()) == pytest.approx(float(J[30:].square().sum()), rel=1e-10)
+
+
+def test_bad_balance_settings_are_refused():
     with pytest.raises(ConfigError, match="no condition"):
         KernelBalancedWeights(conditions=["pde"]).on_fit_start(_Trainer(_problem()))
     with pytest.raises(ConfigError, match="smoothing"):

@@ -97,7 +97,7 @@ def test_epsilon_moves_on_once_every_slab_is_resolved_and_bad_settings_are_refus
     x = batch["interior"].x
     r = trainer.engine.residual_values("interior", x)
     expected, slabs = causal_weights(x[:, 0], r, 4, 1e3, 0.0, 1.0)
-    assert causal.min_weight == pytest.approx(float(slabs.min()))
+    assert float(causal.min_weight) == pytest.approx(float(slabs.min()))
     weighted = trainer.engine.residuals(batch)[:30]
     assert torch.allclose(weighted, expected.sqrt() * (1 / 30) ** 0.5 * r, rtol=1e-12, atol=1e-300)
     causal.on_teardown(trainer)
