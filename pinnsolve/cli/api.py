@@ -16,7 +16,7 @@ import contextlib
 import logging
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -42,9 +42,17 @@ def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
         raise ConfigError(f"{exc}. Run `pinnsolve --help` to list the available problems and optimizers.") from exc
 
 
+def default_choice(group: str) -> str:
+    """The option of config group ``group`` that ``configs/config.yaml`` chooses by default."""
+    from .app import CONFIG_DIR
+
+    defaults = OmegaConf.load(Path(CONFIG_DIR) / "config.yaml").defaults
+    return next(entry[group] for entry in defaults if isinstance(entry, Mapping) and group in entry)
+
+
 def solve(
     problem: Problem,
-    optimizer: str = "adam",
+    optimizer: str | None = None,
     hidden: Sequence[int] | None = None,
     run_dir: str | Path | None = None,
     seed: int = 0,
@@ -53,12 +61,14 @@ def solve(
     overwrite: bool = False,
     callbacks: Sequence = (),
 ):
-    """Train an MLP on ``problem`` exactly as ``pinnsolve optimizer=<optimizer>`` would.
+    """Train a network on ``problem`` exactly as ``pinnsolve optimizer=<optimizer>`` would.
 
     Args:
         problem: the problem object.
-        optimizer: a config name in ``configs/optimizer/`` (``adam``, ``lbfgs``, ``engd_w``, …).
-        hidden: hidden widths of the MLP (default: the ``model`` config's).
+        optimizer: a config name in ``configs/optimizer/`` (``adam``, ``lbfgs``, ``engd_w``, …); by
+            default the command line's (``engd_w``).
+        hidden: hidden widths of the network (default: the ``model`` config's). Other networks:
+            ``overrides=["model=modified_mlp"]``.
         run_dir: the run directory to write (default ``outputs/solve/<problem>/<optimizer>/<date>``).
             An existing run is never overwritten silently: pass ``resume=run_dir`` to continue it or
             ``overwrite=True`` to replace it.
@@ -75,6 +85,7 @@ def solve(
     """
     from .app import _report, build
 
+    optimizer = optimizer or default_choice("optimizer")
     if not isinstance(problem, Problem):
         shipped = f"pinnsolve.problems.{problem}.make_problem()" if isinstance(problem, str) else "make_problem()"
         raise ConfigError(f"solve() takes a pinnsolve.Problem object, not {type(problem).__name__} {problem!r}: pass "

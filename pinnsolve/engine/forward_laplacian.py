@@ -1,4 +1,4 @@
-r"""Batched forward Laplacian for MLPs: residuals and their Jacobian in one forward and one backward.
+r"""Batched forward Laplacian for MLPs and their relatives: residuals and their Jacobian in one forward and one backward.
 
 Each layer carries, for every point, ``C`` *channels* of width ``w``: the value, the ``d`` first
 derivatives ``∂_i h`` and one Laplacian ``Σ_{i∈S} ∂_i² h`` per coordinate set ``S`` the residual
@@ -16,7 +16,10 @@ Jacobian blocks are batched products with inner size ``C``:
 .. math::
     J_{W_l}[n] = \sum_c g_l[n, c]\, H_{l-1}[n, c]^\top,\qquad J_{b_l}[n] = g_l[n, 0].
 
-Agrees with the generic ``torch.func`` path to float64 rounding (``tests/engine/test_engine.py``).
+A linear layer's Jacobian block needs only its input channels and ``g_l``, wherever the layer sits,
+so the rule extends to every network built from linear layers and channel rules
+(:mod:`pinnsolve.engine.channels`): Fourier features and periodic inputs, skip connections and the
+gated products of the modified MLP. Agrees with the generic ``torch.func`` path to float64 rounding (``tests/engine/test_engine.py``).
 """
 
 from __future__ import annotations
@@ -25,120 +28,81 @@ from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
-from torch.func import jvp, vmap
+from torch.func import vmap
 
+from ..models import FourierFeatures, ModifiedMLP, PeriodicInputs, ResidualBlock
 from ..problem import coefficients as coef
-from .jet import LaplacianKey, TensorJet
-from ..models import Sin
+from .channels import ELEMENTWISE, ChannelLayout
 
-_ELEMENTWISE = (nn.Tanh, nn.Sigmoid, nn.GELU, nn.SiLU, nn.Softplus, Sin)
-_INV_SQRT_2, _INV_SQRT_2PI = 0.5**0.5, (2 * torch.pi) ** -0.5
+Record = list[tuple[str, Tensor, Tensor]]
 
 
 def supports(model: nn.Module) -> bool:
-    """Whether ``model`` is a ``Sequential`` of ``Linear`` layers and element-wise activations."""
-    if not isinstance(model, nn.Sequential) or len(model) == 0:
-        return False
-    return isinstance(model[-1], nn.Linear) and all(isinstance(m, (nn.Linear, *_ELEMENTWISE)) for m in model)
+    """Whether every module of ``model`` has a channel rule: ``Linear``, element-wise activations,
+    ``Sequential``, :class:`~pinnsolve.models.FourierFeatures`, :class:`~pinnsolve.models.PeriodicInputs`,
+    :class:`~pinnsolve.models.ResidualBlock` and :class:`~pinnsolve.models.ModifiedMLP`."""
+    if isinstance(model, (nn.Linear, FourierFeatures, *ELEMENTWISE)):
+        return True
+    if isinstance(model, nn.Sequential):
+        return len(model) > 0 and all(supports(m) for m in model)
+    if isinstance(model, PeriodicInputs):
+        return supports(model.net)
+    if isinstance(model, (ResidualBlock, ModifiedMLP)):
+        return isinstance(model.activation, ELEMENTWISE)
+    return False
 
 
-def activation_derivatives(module: nn.Module, z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """``σ(z), σ'(z), σ''(z)`` element-wise (closed forms where cheap, nested ``jvp`` otherwise)."""
-    if isinstance(module, nn.Tanh):
-        s = torch.tanh(z)
-        ds = 1 - s * s
-        return s, ds, -2 * s * ds
-    if isinstance(module, Sin):
-        s = torch.sin(z)
-        return s, torch.cos(z), -s
-    if isinstance(module, nn.Sigmoid):
-        s = torch.sigmoid(z)
-        ds = s * (1 - s)
-        return s, ds, ds * (1 - 2 * s)
-    if isinstance(module, nn.GELU) and module.approximate == "none":  # zΦ(z): Φ + zφ, φ(2 − z²)
-        pdf = torch.exp(-0.5 * z * z) * _INV_SQRT_2PI
-        cdf = 0.5 * (1 + torch.erf(z * _INV_SQRT_2))
-        return z * cdf, cdf + z * pdf, pdf * (2 - z * z)
-    if isinstance(module, nn.SiLU):  # zσ(z): σ(1 + z(1 − σ)), σ(1 − σ)(2 + z(1 − 2σ))
-        s = torch.sigmoid(z)
-        return z * s, s * (1 + z * (1 - s)), s * (1 - s) * (2 + z * (1 - 2 * s))
-    ones = torch.ones_like(z)
-
-    def first(t: Tensor) -> Tensor:
-        return jvp(module, (t,), (ones,))[1]
-
-    s, ds = jvp(module, (z,), (ones,))
-    return s, ds, jvp(first, (z,), (ones,))[1]
-
-
-class ChannelLayout:
-    """Which channels a residual needs: value, first derivatives (if any) and Laplacians over ``keys``."""
-
-    def __init__(self, dim: int, needs_grad: bool, keys: list[LaplacianKey]):
-        self.dim, self.keys = dim, list(keys)
-        self.n_derivs = dim if (needs_grad or self.keys) else 0
-        self.n_channels = 1 + self.n_derivs + len(self.keys)
-
-    def input_channels(self, x: Tensor) -> Tensor:
-        """``H_0: [n, C, d]``: value ``x``, derivatives ``e_i``, Laplacians ``0``."""
-        n, d = x.shape
-        parts = [x[:, None, :]]
-        if self.n_derivs:
-            parts.append(torch.eye(d, dtype=x.dtype, device=x.device).expand(n, d, d))
-        if self.keys:
-            parts.append(x.new_zeros(n, len(self.keys), d))
-        return torch.cat(parts, dim=1)
-
-    def activate(self, module: nn.Module, Z: Tensor) -> Tensor:
-        """Channels after an element-wise activation, ``[n, C, w] -> [n, C, w]``."""
-        if not self.n_derivs:  # values only (data residuals): no derivatives of σ needed
-            return module(Z[:, :1])
-        s, ds, d2s = activation_derivatives(module, Z[:, 0])
-        dZ = Z[:, 1 : 1 + self.dim]
-        # σ'(z)·(every channel) is right for the derivatives and the first term of each Laplacian; the value
-        # and the σ''(z)|∂z|² terms are then written in place (no concatenation: 30 % of a loss's time)
-        H = ds[:, None] * Z
-        H[:, 0] = s
-        for k, key in enumerate(self.keys):
-            squares = (dZ if len(key) == self.dim else dZ[:, list(key)]).square().sum(1)
-            H[:, 1 + self.dim + k] += d2s * squares
-        return H
-
-    def jet(self, out: Tensor) -> TensorJet:
-        """The :class:`TensorJet` of one point from its output channels ``[C]`` (``[C, m]`` for ``m`` outputs)."""
-        grad = None
-        if self.n_derivs:
-            grad = out[1 : 1 + self.dim] if out.ndim == 1 else out[1 : 1 + self.dim].mT
-        laps = {key: out[1 + self.n_derivs + k] for k, key in enumerate(self.keys)}
-        return TensorJet(out[0], grad, laps, self.dim)
-
-
-def propagate(model: nn.Sequential, params: dict[str, Tensor], x: Tensor, layout: ChannelLayout, record: list | None = None) -> Tensor:
+def propagate(model: nn.Module, params: dict[str, Tensor], x: Tensor, layout: ChannelLayout, record: Record | None = None) -> Tensor:
     """Push ``x: [n, d]`` through ``model`` with ``params``; returns output channels ``[n, C]`` (``[n, C, m]``
     for a network with ``m > 1`` outputs: one propagation carries every output).
 
-    If ``record`` is a list, it receives ``(H_in, Z)`` for every linear layer with ``Z`` tracked by
-    autograd (the inputs of the Jacobian products). Pure otherwise, so ``vmap`` over ``params`` works.
+    If ``record`` is a list, it receives ``(name prefix, H_in, Z)`` for every linear layer with ``Z``
+    tracked by autograd (the inputs of the Jacobian products). Pure otherwise, so ``vmap`` over
+    ``params`` works.
     """
-    H = layout.input_channels(x)
-    for i, module in enumerate(model):
-        if isinstance(module, nn.Linear):
-            Z = H @ params[f"{i}.weight"].transpose(-1, -2)
-            bias = params.get(f"{i}.bias")
-            if bias is not None:  # the bias enters the value channel only
-                Z[:, 0] += bias
-            if record is not None:
-                if not record:
-                    Z.requires_grad_(True)
-                record.append((H, Z))
-            H = Z
-        else:
-            H = layout.activate(module, H)
+    H = _channels(model, "", params, layout.input_channels(x), layout, record)
     return H[..., 0] if H.shape[-1] == 1 else H
 
 
+def _channels(module: nn.Module, prefix: str, params: dict[str, Tensor], H: Tensor, layout: ChannelLayout,
+              record: Record | None) -> Tensor:
+    """Channels ``[n, C, w_out]`` of ``module`` applied to channels ``H: [n, C, w_in]``."""
+    if isinstance(module, nn.Linear):
+        Z = H @ params[prefix + "weight"].transpose(-1, -2)
+        bias = params.get(prefix + "bias")
+        if bias is not None:  # the bias enters the value channel only
+            Z[:, 0] += bias
+        if record is not None:
+            if not Z.requires_grad:  # a layer on the input (or on fixed features) starts the graph
+                Z.requires_grad_(True)
+            record.append((prefix, H, Z))
+        return Z
+    if isinstance(module, ELEMENTWISE):
+        return layout.activate(module, H)
+    if isinstance(module, nn.Sequential):
+        for name, child in module.named_children():
+            H = _channels(child, f"{prefix}{name}.", params, H, layout, record)
+        return H
+    if isinstance(module, FourierFeatures):
+        return layout.cos_sin(H, *module.feature_map(H.shape[-1]))
+    if isinstance(module, PeriodicInputs):
+        features = layout.cos_sin(H, *module.feature_map(H.shape[-1]))
+        return _channels(module.net, prefix + "net.", params, features, layout, record)
+    if isinstance(module, ResidualBlock):
+        return H + layout.activate(module.activation, _channels(module.linear, prefix + "linear.", params, H, layout, record))
+    if isinstance(module, ModifiedMLP):
+        def dense(name: str, layer: nn.Module, inputs: Tensor) -> Tensor:
+            return layout.activate(module.activation, _channels(layer, prefix + name, params, inputs, layout, record))
+
+        U, V = dense("encoder_u.", module.encoder_u, H), dense("encoder_v.", module.encoder_v, H)
+        for i, layer in enumerate(module.layers):
+            H = V + layout.multiply(dense(f"layers.{i}.", layer, H), U - V)
+        return _channels(module.head, prefix + "head.", params, H, layout, record)
+    raise TypeError(f"the forward Laplacian has no rule for {type(module).__name__}; check supports(model) first")
+
+
 def residual_and_jacobian(
-    model: nn.Sequential,
+    model: nn.Module,
     params: dict[str, Tensor],
     x: Tensor,
     y: Tensor | None,
@@ -156,20 +120,20 @@ def residual_and_jacobian(
     coefficient (:mod:`pinnsolve.problem.coefficients`) enters as one copy per point, whose gradient is its column.
     """
     params = {k: v.detach() for k, v in params.items()}
-    record: list[tuple[Tensor, Tensor]] = []
+    record: Record = []
     n = x.shape[0]
     copies = {k: v.expand(n, *v.shape).clone().requires_grad_(True) for k, v in coef.of(params).items()}
     with torch.enable_grad():
         out_channels = propagate(model, params, x, layout, record)
         r = scale * apply_residual(residual, layout, out_channels, x, y, copies, per_point=True)
-        leaves = [Z for _, Z in record] + list(copies.values())
+        leaves = [Z for _, _, Z in record] + list(copies.values())
         if r.ndim == 1:
-            _write_rows(model, params, record, _grads(r, leaves), out)
+            _write_rows(params, record, _grads(r, leaves), out)
             return r.detach()
         rows = out.view(r.shape[0], r.shape[1], out.shape[1])
         block = torch.empty_like(out[: r.shape[0]])
         for j in range(r.shape[1]):
-            _write_rows(model, params, record, _grads(r[:, j], leaves, retain=j + 1 < r.shape[1]), block)
+            _write_rows(params, record, _grads(r[:, j], leaves, retain=j + 1 < r.shape[1]), block)
             rows[:, j] = block
     return r.detach().reshape(-1)
 
@@ -182,13 +146,12 @@ def _grads(r: Tensor, leaves: list[Tensor], retain: bool = False) -> tuple[Tenso
     return torch.autograd.grad(r.sum(), leaves, allow_unused=True, materialize_grads=True, retain_graph=retain)
 
 
-def _write_rows(model: nn.Sequential, params: dict[str, Tensor], record, grads, out: Tensor) -> None:
+def _write_rows(params: dict[str, Tensor], record: Record, grads, out: Tensor) -> None:
     """``J[n] = [g_l[n]ᵀ H_{l−1}[n], g_l[n, 0]]_l`` written into ``out: [n, P]`` (coefficients: their gradients)."""
     blocks = {}
-    linear_names = [i for i, m in enumerate(model) if isinstance(m, nn.Linear)]
-    for i, (H, _), g in zip(linear_names, record, grads):
-        blocks[f"{i}.weight"] = (g, H)
-        blocks[f"{i}.bias"] = (g, None)
+    for (prefix, H, _), g in zip(record, grads):
+        blocks[prefix + "weight"] = (g, H)
+        blocks[prefix + "bias"] = (g, None)
     for name, g in zip([k for k in params if k.startswith(coef.PREFIX)], grads[len(record):]):
         blocks[name] = (g.reshape(g.shape[0], 1, -1), None)
     column = 0

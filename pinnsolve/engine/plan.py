@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from ..problem import coefficients as coef
 from . import forward_laplacian as fl
+from .channels import ChannelLayout
 from ..errors import ResidualError
 from .jet import RecordingJet
 from ..problem import Condition
@@ -28,7 +29,7 @@ class Plan:
     residual components per point."""
 
     path: str
-    layout: fl.ChannelLayout | None
+    layout: ChannelLayout | None
     n_components: int
 
 
@@ -62,14 +63,14 @@ def plan_condition(condition: Condition, model: nn.Module, mode: str, x: Tensor,
     n_components = out.numel() if out.ndim == 1 else 1
     reasons = []
     if not fl.supports(model):
-        reasons.append("the model is not a Sequential of Linear layers and element-wise activations")
+        reasons.append("the model has a module without a forward-Laplacian rule (supported: Linear, element-wise activations, Sequential, FourierFeatures, PeriodicInputs, ResidualBlock, ModifiedMLP)")
     if probe.needs_hessian:
         reasons.append("the residual reads mixed second derivatives or the Hessian")
     if mode == "fast" and reasons:
         raise ValueError(f"jacobian='fast' cannot serve condition '{condition.name}': {'; '.join(reasons)}. Use jacobian='auto'.")
     if mode == "generic" or reasons:
         return Plan("generic", None, n_components)
-    return Plan("fast", fl.ChannelLayout(x.shape[1], probe.needs_grad, probe.laplacian_keys), n_components)
+    return Plan("fast", ChannelLayout(x.shape[1], probe.needs_grad, probe.laplacian_keys), n_components)
 
 
 def check_arguments(condition: Condition, has_targets: bool) -> None:

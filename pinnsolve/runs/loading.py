@@ -34,12 +34,16 @@ from ..chunked import chunked
 DERIVATIVES = ("grad", "laplacian", "hessian")
 
 
-def _linear_shapes(state: dict) -> tuple[int, int]:
-    """``(in_features, out_features)`` of a saved MLP: its first and last ``*.weight`` matrices."""
+def _network_shapes(state: dict, problem: Problem | None) -> tuple[int, int]:
+    """``(in_features, out_features)`` of a saved network: the problem's network inputs (else the first
+    Fourier basis's or ``*.weight`` matrix's columns) and the rows of its last ``*.weight`` matrix."""
     weights = [v for k, v in state.items() if k.endswith("weight") and v.ndim == 2]
     if not weights:
-        raise ConfigError("the checkpoint's model has no linear layers; load_run rebuilds pinnsolve MLPs")
-    return int(weights[0].shape[1]), int(weights[-1].shape[0])
+        raise ConfigError("the checkpoint's model has no linear layers; load_run rebuilds pinnsolve's networks")
+    if problem is not None:
+        return problem.network_inputs, int(weights[-1].shape[0])
+    bases = [v for k, v in state.items() if k.endswith("basis") and v.ndim == 2]
+    return int((bases or weights)[0].shape[1]), int(weights[-1].shape[0])
 
 
 @dataclass
@@ -51,6 +55,7 @@ class LoadedRun:
     model: nn.Module
     problem: Problem | None
     step: int
+    input_dim: int
 
     @property
     def dtype(self) -> torch.dtype:
@@ -67,7 +72,7 @@ class LoadedRun:
 
     def _points(self, points) -> Tensor:
         x = torch.as_tensor(points, dtype=self.dtype, device=self.device)
-        d = _linear_shapes(self.model.state_dict())[0]
+        d = self.input_dim
         if x.ndim == 1 and d == 1:
             x = x[:, None]
         if x.ndim != 2 or x.shape[1] != d:
@@ -145,11 +150,11 @@ def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = No
         state = load_checkpoint(best)
         checkpoint = best
     dtype = resolve_dtype(config.get("trainer", {}).get("dtype", "float64"))
-    in_features, out_features = _linear_shapes(state["model"])
-    model_cfg = OmegaConf.create(config["model"])
-    model = instantiate(model_cfg)(in_features=in_features, out_features=out_features, dtype=dtype)
     if problem is None and "_target_" in config["problem"] and config["problem"]["_target_"] != FROM_FILE_TARGET:
         problem = instantiate(OmegaConf.create(config["problem"]))
+    in_features, out_features = _network_shapes(state["model"], problem)
+    model_cfg = OmegaConf.create(config["model"])
+    model = instantiate(model_cfg)(in_features=in_features, out_features=out_features, dtype=dtype)
     if problem is not None:
         model = for_problem(model, problem)
     if any(k.startswith("net.") for k in state["model"]) and not isinstance(model, (OutputTransform, PeriodicInputs)):
@@ -159,4 +164,5 @@ def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = No
     check_weights(state["model"], model, checkpoint)
     model.load_state_dict(state["model"])
     model.to(resolve_device(device, key="device")).eval()
-    return LoadedRun(checkpoint.parent, config, model, problem, int(state["step"]))
+    input_dim = problem.dim if problem is not None else in_features
+    return LoadedRun(checkpoint.parent, config, model, problem, int(state["step"]), input_dim)

@@ -172,7 +172,7 @@ def test_activation_derivatives_equal_autograd(activation):
     """σ, σ', σ'' of the fast path (closed forms or nested jvp) against autograd of σ, float64."""
     from torch.func import grad, vmap
 
-    from pinnsolve.engine.forward_laplacian import activation_derivatives
+    from pinnsolve.engine.channels import activation_derivatives
     from pinnsolve.models import ACTIVATIONS
 
     module = ACTIVATIONS[activation]()

@@ -60,3 +60,4 @@ def test_a_periodic_shipped_problem_trains_and_loads_back(tmp_path):
     loaded = load_run(tmp_path / "run", problem=problem)
     x = problem.eval_points.points[:7]
     assert torch.allclose(loaded.model(x), model(x), atol=1e-14, rtol=0)
+    assert torch.allclose(loaded.predict(x), model(x)[:, 0], atol=1e-14, rtol=0)  # points of the problem's [n, 2]
