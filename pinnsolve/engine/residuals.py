@@ -34,6 +34,7 @@ from ..problem import Condition, Problem
 from ..chunked import chunked
 
 JACOBIAN_MODES = ("auto", "fast", "generic")
+"""How the engine computes ``J`` (``trainer.jacobian=``): ``auto`` takes the fast path wherever it applies."""
 
 
 class ResidualEngine:

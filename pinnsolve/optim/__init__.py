@@ -18,6 +18,7 @@ from .engd_w import ENGDW
 from .momentum import NoMomentum, SpringMomentum
 from .natural_gradient import NaturalGradient, NaturalGradientOptimizer
 from .nystrom import Nystrom
+from .parameters import ParameterLayout
 from .polyak import PolyakSGD
 from .sequence import OptimizerSequence, adam_then_lbfgs
 from .solvers import Cholesky, ConjugateGradient, NystromSketch
@@ -32,7 +33,7 @@ __all__ = [
     "AveragedGramian", "Cholesky", "ConjugateGradient", "NystromSketch", "TruncatedPseudoinverse",
     "NoMomentum", "SpringMomentum", "FixedStep", "GridLineSearch", "AdaptiveDamping", "FixedDamping", "NoDamping",
     # closures and first-order
-    "Closure", "PerSampleClosure", "PolyakSGD", "OptimizerSequence", "adam_then_lbfgs",
+    "Closure", "ParameterLayout", "PerSampleClosure", "PolyakSGD", "OptimizerSequence", "adam_then_lbfgs",
 ]
 
 

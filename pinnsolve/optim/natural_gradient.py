@@ -103,12 +103,12 @@ class NaturalGradient(Optimizer):
         momentum: :class:`~pinnsolve.optim.momentum.NoMomentum` (default) or ``SpringMomentum(μ)``.
         step_rule: :class:`~pinnsolve.optim.step_rules.GridLineSearch` (default) or ``FixedStep(norm_cap)``.
         damping: ``FixedDamping(λ)``, ``AdaptiveDamping(...)`` or ``NoDamping()`` (default).
-
-        Any part may also have ``observe(state, outcome)``: it then sees each step's :class:`StepOutcome`
-        (the step size, a Cholesky failure, the gain ratio of any step size) after the step.
         lr: the fixed step's ``η`` (kept in the parameter group: schedulers may change it).
         effective_dimension: log ``d_eff(λ)/N`` (gathers ``K``: an eigendecomposition per step).
         defaults: the parameter group's hyper-parameters (the presets store their flat keys there).
+
+    Any part may also have ``observe(state, outcome)``: it then sees each step's :class:`StepOutcome`
+    (the step size, a Cholesky failure, the gain ratio of any step size) after the step.
     """
 
     requires_jacobian = True

@@ -39,11 +39,14 @@ def test_cli_runs_a_user_problem_file(tmp_path):
     assert "advection_diffusion: finished after 2 steps" in result.stdout
 
 
-@pytest.mark.parametrize("example,sizes,names", [
+PDE_EXAMPLES = [  # with EXAMPLE above: every example a tutorial page of the docs shows (tests/test_docs.py)
     ("kovasznay.py", ["+problem.n_interior=40", "+problem.n_boundary=20", "model.hidden=[8]"], ["l2_rel_u", "l2_rel_p"]),
     ("inverse_heat.py", ["+problem.n_interior=40", "+problem.n_initial=10", "+problem.n_boundary=10"], ["kappa"]),
     ("robin_annulus.py", ["+problem.n_interior=40", "+problem.n_boundary=20"], ["l2_rel"]),
-])
+]
+
+
+@pytest.mark.parametrize("example,sizes,names", PDE_EXAMPLES)
 def test_every_pde_example_runs_from_the_command_line(example, sizes, names, tmp_path):
     path = EXAMPLE.parent / example
     result = pinnsolve("problem=from_file", f"problem.path={path}", *sizes, "trainer.max_steps=2", *QUICK,
