@@ -160,7 +160,8 @@ def task(cfg: DictConfig) -> float:
     run_dir = Path(hydra_cfg.runtime.output_dir)
     try:
         if cfg.get("resume"):
-            cfg, run_dir = resumed_config(cfg.resume, list(hydra_cfg.overrides.task), cfg.get("logger"), cfg.get("callbacks"))
+            cfg, run_dir = resumed_config(cfg.resume, list(hydra_cfg.overrides.task), cfg.get("logger"), cfg.get("callbacks"),
+                                          list(cfg.get("allow_modules") or []))
         summary = run(cfg, run_dir)
     except Exception as exc:  # noqa: BLE001 - each kind is reported below
         message = str(exc) if isinstance(exc, PinnsolveError) else "".join(traceback.format_exception(exc)).rstrip()

@@ -3,19 +3,25 @@
     pinnsolve-predict run=outputs/poisson2d/engd_w/<date> points=points.csv out=u.csv
     pinnsolve-predict run=<dir> points=x.npy out=u.npz derivatives=grad,laplacian
     pinnsolve-predict run=<dir> out=u.vtu resolution=101          # a grid of the domain, for ParaView
+    pinnsolve-predict run=<dir> out=r.csv residuals=true          # also every condition's residual
+    pinnsolve-predict run=<problem-file run> problem=my_pde.py out=u.vtu
 
 Arguments are ``key=value``: ``run`` (a run directory or ``checkpoint.pt``), ``points`` (``.csv`` with
 one column per coordinate and an optional header, ``.npy``, or ``.npz`` with an array ``points`` or a
 single array; without it, a grid of the problem's domain: the whole domain for d ≤ 3, a slice through
 its middle for d > 3), ``out`` (``.csv``, ``.npz``, or ``.vtu``/``.vtk`` through the optional
 ``meshio``: ``pip install "pinnsolve[vtk]"``), ``derivatives`` (``grad``, ``laplacian``, ``hessian``),
-``resolution`` (grid points per axis), ``device``, and ``which`` (``last``, or ``best``: the network
-the ``best_model`` callback kept).
+``resolution`` (grid points per axis), ``device``, ``which`` (``last``, or ``best``: the network
+the ``best_model`` callback kept), ``residuals`` (``true``: a column ``residual_<condition>`` per
+condition whose residual reads only the point, e.g. the PDE's), ``problem`` (for a run of a problem
+file: the same file, which is then run, to rebuild the problem and its grid) and ``allow_module``
+(modules, comma-separated, whose networks the run may import: a run trained with
+``model._target_=my_module.MyNet`` needs ``allow_module=my_module``; nothing else is imported).
+A grid is written to VTK with its cells (lines, quads or hexahedra inside the domain).
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import sys
 import tempfile
@@ -24,11 +30,11 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, PinnsolveError
-from ..geometry.grids import DEFAULT_RESOLUTION, domain_grid
-from ..runs.files import atomic_write_bytes, atomic_write_text
+from ..geometry.grids import DEFAULT_RESOLUTION, structured_grid
 from ..runs.loading import DERIVATIVES, LoadedRun, load_run
+from .export import OUT_FORMATS, columns, read_points, write
 
-KEYS = ("run", "points", "out", "derivatives", "resolution", "device", "which")
+KEYS = ("run", "points", "out", "derivatives", "resolution", "device", "which", "residuals", "problem", "allow_module")
 
 
 def parse(argv: list[str]) -> dict:
@@ -44,109 +50,6 @@ def parse(argv: list[str]) -> dict:
     return options
 
 
-def read_points(path: str | Path) -> np.ndarray:
-    """Points ``[n, d]`` from a ``.csv``, ``.npy`` or ``.npz`` file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"points={path}: no such file")
-    if path.suffix in (".npy", ".npz"):
-        try:
-            return _numbers(path, _read_numpy(path))
-        except ConfigError:
-            raise
-        except ValueError as exc:
-            if "allow_pickle" in str(exc):
-                raise ConfigError(f"points={path}: it holds Python objects, not numbers; such files run code when "
-                                  "read, so they are refused. Save the points as a float array (np.save(path, "
-                                  "x.astype(float)))") from None
-            raise ConfigError(f"points={path}: not a readable NumPy file ({exc})") from None
-    if path.suffix == ".csv":
-        rows = list(csv.reader(open(path)))
-        try:
-            float(rows[0][0])
-        except (ValueError, IndexError):
-            rows = rows[1:]  # a header
-        try:
-            return _numbers(path, np.array([[float(v) for v in row] for row in rows if row], dtype=np.float64))
-        except ValueError as exc:
-            raise ConfigError(f"points={path}: every row must be numbers, one per coordinate ({exc})") from exc
-    raise ConfigError(f"points={path}: use a .csv, .npy or .npz file")
-
-
-def _read_numpy(path: Path) -> np.ndarray:
-    if path.suffix == ".npy":
-        return np.load(path, allow_pickle=False)
-    with np.load(path, allow_pickle=False) as data:
-        names = list(data.keys())
-        if "points" not in names and len(names) != 1:
-            raise ConfigError(f"points={path}: an .npz needs an array named 'points' (it holds {names})")
-        return data["points" if "points" in names else names[0]]
-
-
-def _numbers(path: Path, x: np.ndarray) -> np.ndarray:
-    """``x`` as float64, refusing non-numeric arrays and NaN or infinite coordinates (their predictions would be NaN)."""
-    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
-        raise ConfigError(f"points={path}: holds {x.dtype} values, not numbers")
-    x = x.astype(np.float64)
-    bad = ~np.isfinite(x).reshape(len(x), -1).all(axis=1) if x.ndim else ~np.isfinite(x.reshape(1))
-    if bad.any():
-        rows = np.flatnonzero(bad)
-        raise ConfigError(f"points={path}: {len(rows)} point(s) have NaN or infinite coordinates (row {rows[0]} first); "
-                          "remove them: a network's value there is NaN")
-    return x
-
-
-def columns(run: LoadedRun, x: np.ndarray, result: dict) -> dict[str, np.ndarray]:
-    """Flat, named columns: coordinates, ``u`` (``u0 … u{m-1}``), derivatives per coordinate."""
-    names = run.problem.input_names if run.problem is not None else [f"x{i}" for i in range(x.shape[1])]
-    out = {name: x[:, i] for i, name in enumerate(names)}
-    value = result["value"].cpu().numpy()
-    outputs = [""] if value.ndim == 1 else [str(j) for j in range(value.shape[1])]
-    value = value.reshape(len(x), -1)
-    for j, tag in enumerate(outputs):
-        out[f"u{tag}"] = value[:, j]
-    for key in ("grad", "laplacian", "hessian"):
-        if key not in result:
-            continue
-        array = result[key].cpu().numpy().reshape(len(x), len(outputs), -1)
-        for j, tag in enumerate(outputs):
-            if key == "laplacian":
-                out[f"laplacian_u{tag}"] = array[:, j, 0]
-            elif key == "grad":
-                for i, name in enumerate(names):
-                    out[f"du{tag}_d{name}"] = array[:, j, i]
-            else:
-                for a, first in enumerate(names):
-                    for b, second in enumerate(names):
-                        out[f"d2u{tag}_d{first}_d{second}"] = array[:, j, a * len(names) + b]
-    return out
-
-
-def write(path: str | Path, data: dict[str, np.ndarray], x: np.ndarray) -> None:
-    path = Path(path)
-    if path.suffix == ".csv":
-        lines = [",".join(data)] + [",".join(repr(float(v)) for v in row) for row in zip(*data.values())]
-        atomic_write_text(path, "\n".join(lines) + "\n")
-    elif path.suffix == ".npz":
-        import io
-
-        buffer = io.BytesIO()
-        np.savez(buffer, points=x, **{k: v for k, v in data.items()})
-        atomic_write_bytes(path, buffer.getvalue())
-    elif path.suffix in (".vtu", ".vtk"):
-        try:
-            import meshio
-        except ImportError:
-            raise ConfigError(f"out={path}: VTK output needs meshio: pip install \"pinnsolve[vtk]\" (or write .csv / .npz)") from None
-        points = np.zeros((len(x), 3))
-        points[:, : min(3, x.shape[1])] = x[:, :3]
-        cells = [("vertex", np.arange(len(x))[:, None])]
-        meshio.write(str(path), meshio.Mesh(points, cells, point_data=dict(data)))
-    else:
-        raise ConfigError(f"out={path}: use .csv, .npz, .vtu or .vtk")
-
-
-OUT_FORMATS = (".csv", ".npz", ".vtu", ".vtk")
 
 
 def _check_out(path: Path) -> None:
@@ -211,6 +114,29 @@ def check_grid_memory(run: LoadedRun, resolution: int | None, derivatives: list[
                           f"resolution={fits} or less (or write .npz, which needs less than .csv)")
 
 
+def _load(options: dict) -> LoadedRun:
+    """The run, with its problem rebuilt from ``problem=<file.py>`` when it came from a problem file (that file
+    is run: naming it on this command line is the consent, as for ``pinnsolve resume=``)."""
+    allow = [m for m in options.get("allow_module", "").split(",") if m]
+    problem = None
+    if "problem" in options:
+        from ..problem.from_file import load_problem
+
+        path = Path(options["problem"]).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"problem={path}: no such file; name the Python file the run was trained on")
+        problem = load_problem(str(path))
+    return load_run(options["run"], device=options.get("device", "cpu"), which=options.get("which", "last"),
+                    problem=problem, allow_modules=allow)
+
+
+def _switch(options: dict, key: str) -> bool:
+    value = options.get(key, "false")
+    if value not in ("true", "false"):
+        raise ConfigError(f"{key}={value}: give true or false")
+    return value == "true"
+
+
 def predict_to_file(options: dict) -> Path:
     out = Path(options["out"])
     _check_out(out)
@@ -219,19 +145,30 @@ def predict_to_file(options: dict) -> Path:
     unknown = [d for d in derivatives if d not in DERIVATIVES]
     if unknown:
         raise ConfigError(f"derivatives={options['derivatives']}: choose from {DERIVATIVES}")
-    run = load_run(options["run"], device=options.get("device", "cpu"), which=options.get("which", "last"))
+    with_residuals = _switch(options, "residuals")
+    run = _load(options)
+    cells = None
     if "points" in options:
         x = read_points(options["points"])
     else:
         if run.problem is None:
-            raise ConfigError("this run's problem cannot be rebuilt from its directory (a solve() run or a problem "
-                              "file): give points=<file>")
+            raise ConfigError("this run's problem cannot be rebuilt from its directory alone: for a problem file give "
+                              "problem=<the same file.py> (its grid comes from the problem's shapes), or give "
+                              "points=<file>; for a solve() run, give points=<file>")
         check_grid_memory(run, resolution, derivatives, out.suffix)
-        x = domain_grid(run.problem, resolution).numpy()
+        grid, cell_index = structured_grid(run.problem, resolution)
+        x, cells = grid.numpy(), cell_index.numpy()
     result = run.predict(x, derivatives=derivatives)
     result = result if isinstance(result, dict) else {"value": result}
+    x = np.asarray(x, dtype=np.float64)
+    data = columns(run.problem.input_names if run.problem is not None else None, x, result)
+    if with_residuals:
+        for name, r in run.residuals(x).items():
+            r = r.cpu().numpy().reshape(len(x), -1)
+            for j in range(r.shape[1]):
+                data[f"residual_{name}" + (f"{j}" if r.shape[1] > 1 else "")] = r[:, j]
     try:
-        write(out, columns(run, np.asarray(x, dtype=np.float64), result), np.asarray(x, dtype=np.float64))
+        write(out, data, x, cells)
     except OSError as exc:
         raise ConfigError(f"out={out}: cannot write it ({exc.strerror or exc}); choose a writable place with room") from None
     return out

@@ -42,15 +42,40 @@ def slice_grid(problem: Problem, resolution: int = 101, dims: tuple[int, int] = 
 def domain_grid(problem: Problem, resolution: int | None = None) -> Tensor:
     """Grid points inside the domain: all of it for ``d ≤ 3``, the middle slice of its first two
     coordinates for ``d > 3`` (``resolution`` per axis)."""
+    return structured_grid(problem, resolution)[0]
+
+
+def structured_grid(problem: Problem, resolution: int | None = None) -> tuple[Tensor, Tensor]:
+    """:func:`domain_grid`'s points ``[n, d]`` and the grid's cells inside the domain ``[c, 2^k]``: for a
+    ``k``-dimensional grid (``k = d`` for ``d ≤ 3``, 2 for a slice) the indices of each cell's corners
+    whose corners all lie inside, in VTK's order (a line, a quad counter-clockwise, a hexahedron's
+    lower then upper face), so a viewer draws the domain as a surface or a volume."""
     low, high = _bounds(problem)
     d = low.numel()
     if d > 3:
-        points, _, _, inside = slice_grid(problem, resolution or DEFAULT_RESOLUTION[2])
-        return points[inside.reshape(-1)]
-    axes = [torch.linspace(float(low[i]), float(high[i]), resolution or DEFAULT_RESOLUTION[d], dtype=torch.float64)
-            for i in range(d)]
-    points = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, d)
-    return points[problem.eval_points.contains(points)]
+        points, A, _, inside = slice_grid(problem, resolution or DEFAULT_RESOLUTION[2])
+        shape = A.shape
+    else:
+        axes = [torch.linspace(float(low[i]), float(high[i]), resolution or DEFAULT_RESOLUTION[d], dtype=torch.float64)
+                for i in range(d)]
+        points = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, d)
+        shape = torch.Size(len(a) for a in axes)
+        inside = problem.eval_points.contains(points)
+    inside = inside.reshape(-1)
+    index = torch.full((inside.numel(),), -1, dtype=torch.long)
+    index[inside] = torch.arange(int(inside.sum()))
+    return points[inside], _cells(index.reshape(shape))
+
+
+def _cells(index: Tensor) -> Tensor:
+    """Corner indices ``[c, 2^k]`` of the cells of a ``k``-d grid of point indices (``-1``: outside)."""
+    lo, hi = slice(None, -1), slice(1, None)
+    corners = {1: [(lo,), (hi,)],
+               2: [(lo, lo), (hi, lo), (hi, hi), (lo, hi)],
+               3: [(lo, lo, lo), (hi, lo, lo), (hi, hi, lo), (lo, hi, lo),
+                   (lo, lo, hi), (hi, lo, hi), (hi, hi, hi), (lo, hi, hi)]}[index.ndim]
+    cells = torch.stack([index[c] for c in corners], dim=-1).reshape(-1, len(corners))
+    return cells[(cells >= 0).all(dim=1)]
 
 
 def tensor_grid(*axes: Tensor) -> Tensor:

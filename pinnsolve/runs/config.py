@@ -121,22 +121,39 @@ def refuse_interpolations(config: dict, source: str | Path) -> None:
             )
 
 
-def check_targets(config: dict, source: str | Path) -> None:
-    """Refuse a configuration whose ``_target_`` values are not pinnsolve's own."""
+def module_allowed(target: str, allowed_modules) -> bool:
+    """Whether ``target`` (``module.Name``) lives in one of ``allowed_modules`` (a module or a package above it)."""
+    module = target.rpartition(".")[0]
+    return any(module == a or module.startswith(f"{a}.") for a in allowed_modules if a)
+
+
+def check_targets(config: dict, source: str | Path, allowed_modules=()) -> None:
+    """Refuse a configuration whose ``_target_`` values are not pinnsolve's own; a ``model`` target may also
+    come from a module the user allows (``allowed_modules``)."""
     known = known_targets()
     for path, target in _targets(config):
+        if path == "model" and isinstance(target, str) and module_allowed(target, allowed_modules):
+            continue
         if not isinstance(target, str) or path not in known or target not in known[path]:
+            own_model = ""
+            if path == "model" and isinstance(target, str):
+                module = target.rpartition(".")[0]
+                own_model = (f" If it is your own network and you trust that module, allow it: load_run(dir, "
+                             f"allow_modules=['{module}']), pinnsolve-predict ... allow_module={module}, or pinnsolve "
+                             f"resume=... allow_modules=[{module}].")
             raise ConfigError(
                 f"resume: {source} names _target_ '{target}' at '{path or '<root>'}', which is not one of pinnsolve's "
                 "own problems, models, optimizers or trainers. A run directory only selects them; it cannot name code "
-                "to run. Start a new run with the settings you want instead."
+                f"to run.{own_model or ' Start a new run with the settings you want instead.'}"
             )
 
 
-def saved_config(checkpoint: Path, state: dict | None = None, allow_solve_runs: bool = False) -> dict:
+def saved_config(checkpoint: Path, state: dict | None = None, allow_solve_runs: bool = False,
+                 allowed_modules=()) -> dict:
     """The run's resolved configuration: from the checkpoint, else ``.hydra/config.yaml`` beside it.
 
-    Every ``_target_`` in it must be pinnsolve's own (:func:`check_targets`) and no value may hold an
+    Every ``_target_`` in it must be pinnsolve's own or, for the model, in ``allowed_modules``
+    (:func:`check_targets`), and no value may hold an
     interpolation (:func:`refuse_interpolations`). A ``solve()`` run's problem is a Python object the
     configuration cannot rebuild: refused unless ``allow_solve_runs``.
     """
@@ -157,7 +174,7 @@ def saved_config(checkpoint: Path, state: dict | None = None, allow_solve_runs: 
     if "_target_" not in config["problem"] and not allow_solve_runs:
         raise ConfigError(f"resume: this run was started from Python with solve(); continue it there with "
                           f"solve(problem, ..., resume='{checkpoint.parent}')")
-    check_targets(config, source)
+    check_targets(config, source, allowed_modules)
     _check_belongs(checkpoint, config)
     return config
 
@@ -221,7 +238,7 @@ def _take_logger(config: DictConfig, saved: dict, logger: DictConfig | None) -> 
 
 
 def resumed_config(resume: str, overrides: list[str], logger: DictConfig | None = None,
-                   callbacks: DictConfig | None = None) -> tuple[DictConfig, Path]:
+                   callbacks: DictConfig | None = None, allowed_modules=()) -> tuple[DictConfig, Path]:
     """The configuration to continue ``resume`` with, and its run directory (see the module doc).
 
     ``logger`` and ``callbacks`` are the nodes of this command line's configuration (its defaults when
@@ -229,7 +246,7 @@ def resumed_config(resume: str, overrides: list[str], logger: DictConfig | None 
     """
     checkpoint = locate_checkpoint(resume)
     run_dir = checkpoint.parent
-    saved = saved_config(checkpoint)
+    saved = saved_config(checkpoint, allowed_modules=allowed_modules)
     _check_saved_settings({k: v for k, v in saved.items() if k != "logger"}, checkpoint)
     config = OmegaConf.create(saved)
     _take_logger(config, saved, logger)
@@ -243,7 +260,7 @@ def resumed_config(resume: str, overrides: list[str], logger: DictConfig | None 
             applied.append(text)  # already in the command line's logger and callbacks nodes
         elif key == "problem.path":
             path_given = value
-        elif key not in ("resume", "problem") and not key.startswith("hydra"):
+        elif key not in ("resume", "problem", "allow_modules") and not key.startswith("hydra"):
             ignored.append(text)
     for text in ignored:
         log.warning(f"resuming with the run's own config; ignoring override '{text}' (only trainer.*, logger and callbacks "

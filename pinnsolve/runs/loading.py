@@ -13,6 +13,8 @@ file (``problem=from_file``) or a ``solve()`` run's problem object is passed in 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from ..models import OutputTransform, PeriodicInputs, for_problem
 from ..problem import Problem
 from .config import FROM_FILE_TARGET, saved_config
 from ..chunked import chunked
+from ..engine.pointwise import point_residual
 
 DERIVATIVES = ("grad", "laplacian", "hessian")
 
@@ -120,10 +123,38 @@ class LoadedRun:
         return {k: v.detach() for k, v in out.items()}
 
 
+    @torch.no_grad()
+    def residuals(self, points, chunk: int = 4096) -> dict[str, Tensor]:
+        """Each condition's residual at ``points: [n, d]`` (DeepXDE's ``predict(x, operator=pde)``), with the
+        trained coefficients: ``{condition: [n] or [n, k]}`` for every condition whose residual reads only the
+        point (a PDE's, a Dirichlet condition's); those taking targets or normals are left out.
+
+        Raises:
+            ConfigError: the run's problem is not known (pass it: ``load_run(dir, problem=...)``).
+        """
+        if self.problem is None:
+            raise ConfigError("residuals need the run's problem: load_run(dir, problem=my_problem) (for a problem "
+                              "file: pinnsolve-predict ... problem=<the file>)")
+        x = self._points(points)
+        m = self.problem.n_outputs
+        values = {k: torch.as_tensor(v, dtype=x.dtype, device=x.device) for k, v in self.coefficients.items()}
+        network = lambda xi: self.model(xi[None])[0]  # noqa: E731  [d] -> [m]
+        out = {}
+        with torch.enable_grad():
+            for condition in self.problem.conditions:
+                arity = coefficients.positional_arity(condition.residual)
+                if arity is not None and arity[0] >= 3:
+                    continue
+                one = vmap(lambda xi, c=condition: point_residual(c, network, xi, None, m, values))
+                out[condition.name] = chunked(one, x, chunk).detach()
+        return out
+
+
 WHICH = ("last", "best")
 
 
-def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = None, which: str = "last") -> LoadedRun:
+def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = None, which: str = "last",
+             allow_modules: Sequence[str] = ()) -> LoadedRun:
     """Load a finished (or checkpointed) run from its directory or its ``checkpoint.pt``.
 
     Args:
@@ -133,6 +164,9 @@ def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = No
             (``solve()`` runs, ``problem=from_file``); shipped problems are rebuilt.
         which: ``last`` (the checkpoint's network) or ``best`` (``best.pt``, kept by the
             :class:`~pinnsolve.training.callbacks.BestModel` callback: ``callbacks=[best_model]``).
+        allow_modules: modules (or packages) whose networks the run may import, for a run trained with
+            your own ``model._target_=my_module.MyNet``: ``allow_modules=["my_module"]``. Nothing else
+            in a run directory can name code to import.
 
     Raises:
         ConfigError: no checkpoint there, or a configuration naming code that is not pinnsolve's.
@@ -141,7 +175,9 @@ def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = No
         raise ConfigError(f"which={which}: choose one of {WHICH}")
     checkpoint = locate_checkpoint(path, key="run")
     state = load_checkpoint(checkpoint)
-    config = saved_config(checkpoint, state, allow_solve_runs=True)
+    if isinstance(allow_modules, str):
+        allow_modules = [allow_modules]
+    config = saved_config(checkpoint, state, allow_solve_runs=True, allowed_modules=list(allow_modules))
     if which == "best":
         best = checkpoint.parent / "best.pt"
         if not best.is_file():

@@ -84,6 +84,27 @@ def test_predict_command_writes_csv_npz_and_vtk(trained, tmp_path, capsys):
 
     mesh = meshio.read(tmp_path / "grid.vtu")
     assert mesh.points.shape == (121, 3) and mesh.point_data["u"].shape == (121,)
+    quads = mesh.cells_dict["quad"]  # a surface, not a point cloud: the 10 x 10 cells of the unit square
+    assert quads.shape == (100, 4)
+    corners = mesh.points[quads[0], :2]
+    assert np.allclose(np.abs(np.diff(corners, axis=0, append=corners[:1])).sum(), 0.4)  # a 0.1 x 0.1 square
+
+
+def test_residuals_at_points_are_the_pde_s(trained, tmp_path):
+    """residuals=true: −Δu − f for the PDE and u for the boundary of poisson2d, against predict's own Laplacian."""
+    directory, _ = trained
+    loaded = load_run(directory)
+    x = torch.tensor([[0.5, 0.5], [0.2, 0.7], [0.9, 0.1]], dtype=torch.float64)
+    derivatives = loaded.predict(x, derivatives=["laplacian"])
+    f = 2 * math.pi**2 * torch.sin(math.pi * x[:, 0]) * torch.sin(math.pi * x[:, 1])
+    residuals = loaded.residuals(x)
+    assert set(residuals) == {"interior", "boundary"}
+    assert torch.allclose(residuals["interior"], -derivatives["laplacian"] - f, rtol=1e-10, atol=1e-10)
+    assert torch.allclose(residuals["boundary"], derivatives["value"], rtol=1e-12, atol=1e-14)
+    np.save(tmp_path / "points.npy", x.numpy())
+    predict_main([f"run={directory}", f"points={tmp_path / 'points.npy'}", f"out={tmp_path / 'r.csv'}", "residuals=true"])
+    rows = list(csv.DictReader(open(tmp_path / "r.csv")))
+    assert np.allclose([float(r["residual_interior"]) for r in rows], residuals["interior"].numpy(), rtol=1e-12)
 
 
 @pytest.mark.parametrize("args,message", [
@@ -104,6 +125,8 @@ def test_predict_command_writes_csv_npz_and_vtk(trained, tmp_path, capsys):
     (["run={run}", "out={tmp}/u.csv", "resolution=abc"], "resolution=abc: give a whole number of grid points per axis"),
     (["run={run}", "out={tmp}/u.csv", "resolution=1000000"], "resolution=1000000: a grid of 1000000^2 = 1e+12 points needs about"),
     (["run={run}", "out={tmp}/u.csv", "device=xyz"], "unknown device 'xyz'"),
+    (["run={run}", "out={tmp}/u.csv", "residuals=yes"], "residuals=yes: give true or false"),
+    (["run={run}", "out={tmp}/u.csv", "problem={tmp}/none.py"], "none.py: no such file"),
 ])
 def test_predict_command_errors_name_the_fix(args, message, trained, tmp_path, capsys):
     np.save(tmp_path / "wide.npy", np.zeros((2, 3)))
