@@ -197,9 +197,32 @@ def _hydra_main(cfg: DictConfig) -> float:
 
 
 def main() -> None:
-    """Console entry point (``pinnsolve``): Hydra's command line."""
+    """Console entry point (``pinnsolve``): Hydra's command line (``--help`` with each setting's explanation)."""
+    if any(arg in ("--help", "-h") for arg in sys.argv[1:]):
+        return _annotated_help()
     _hydra_main()
     dd.finish()
+
+
+def _annotated_help() -> None:
+    """Hydra's ``--help``, each key of the configuration followed by its config file comment."""
+    import contextlib
+    import io
+
+    from . import help as annotated
+    from .api import default_choice
+
+    buffer, code = io.StringIO(), 0
+    try:
+        with contextlib.redirect_stdout(buffer):
+            _hydra_main()
+    except SystemExit as exc:
+        code = exc.code
+    groups = ("problem", "model", "optimizer", "trainer", "logger")
+    choices = annotated.choices_from(sys.argv[1:], {g: default_choice(g) for g in groups})
+    print(annotated.annotate(buffer.getvalue(), annotated.config_comments(CONFIG_DIR, choices)))
+    if code:
+        sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -74,14 +74,22 @@ def plot_slice(problem, model, metric, path: Path, resolution: int = 101) -> Non
     bounds = problem.eval_points.bounds()
     if bounds is None or (problem.dim > 2 and problem.conditions[0].points.has_targets):
         return  # no box to lay a slice over, or a data problem with many inputs (a slice means nothing)
-    param = next(model.parameters())
     if problem.dim == 1:
-        return _plot_line(problem, model, bounds, path, param)
+        return _plot_line(problem, model, bounds, path, next(model.parameters()))
+    _save(slice_figure(problem, model, resolution), path)
+
+
+def slice_figure(problem, model, resolution: int = 101):
+    """The figure of :func:`plot_slice` for ``d ≥ 2``: one row per output (the first ``MAX_OUTPUT_ROWS``),
+    prediction and exact solution on one colour scale, laid out by matplotlib's constrained layout so
+    titles, labels and colour bars never overlap, whatever the number of outputs."""
+    param = next(model.parameters())
     points, A, B, inside = slice_grid(problem, resolution, dtype=param.dtype, device=param.device)
     with torch.no_grad():
         predictions = model(points).reshape(len(points), -1)
     exacts = None if problem.exact is None else torch.func.vmap(problem.exact)(points).reshape(len(points), -1)
-    rows = []  # one row of panels per output (the first MAX_OUTPUT_ROWS of a system)
+    mask = inside.reshape(-1)
+    rows = []  # one row of panels (title, values, colour limits shared within a row's first two) per output
     for i, name in enumerate(problem.output_names[:MAX_OUTPUT_ROWS]):
         label = "" if problem.n_outputs == 1 else f"{name}: "
         panels = [(f"{label}prediction", predictions[:, i])]
@@ -93,24 +101,29 @@ def plot_slice(problem, model, metric, path: Path, resolution: int = 101) -> Non
         if residual is not None:
             rows[0].append((f"|residual of '{problem.conditions[0].name}'|", residual))
     width = max(len(panels) for panels in rows)
-    fig, axes = plt.subplots(len(rows), width, figsize=(4.7 * width, 4 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(len(rows), width, figsize=(4.4 * width, 3.8 * len(rows)), squeeze=False,
+                             layout="constrained")
     names = problem.input_names
-    mask = inside.cpu().numpy()
+    grid_mask = inside.cpu().numpy()
+    equal = float(A.max() - A.min()) / max(float(B.max() - B.min()), 1e-12) < 4
     for row, panels in zip(axes, rows):
         for ax in row[len(panels):]:
             ax.set_visible(False)
-        for ax, (title, values) in zip(row, panels):
+        shared = torch.cat([values[mask] for _, values in panels[:2]]) if exacts is not None else panels[0][1][mask]
+        limits = (float(shared.min()), float(shared.max())) if shared.numel() else (None, None)
+        for k, (ax, (title, values)) in enumerate(zip(row, panels)):
             grid = values.reshape(A.shape).detach().cpu().numpy().copy()
-            grid[~mask] = float("nan")  # outside the domain: left blank
-            image = ax.pcolormesh(A.cpu().numpy(), B.cpu().numpy(), grid, shading="auto")
-            fig.colorbar(image, ax=ax)
-            ax.set_title(title)
+            grid[~grid_mask] = float("nan")  # outside the domain: left blank
+            vmin, vmax = limits if (k < 2 and exacts is not None) or k == 0 else (None, None)
+            image = ax.pcolormesh(A.cpu().numpy(), B.cpu().numpy(), grid, shading="auto", vmin=vmin, vmax=vmax)
+            fig.colorbar(image, ax=ax, shrink=0.9)
+            ax.set_title(title, fontsize=10)
             ax.set_xlabel(names[0])
             ax.set_ylabel(names[1])
-            ax.set_aspect("equal" if float(A.max() - A.min()) / max(float(B.max() - B.min()), 1e-12) < 4 else "auto")
+            ax.set_aspect("equal" if equal else "auto")
     if problem.dim > 2:
         fig.suptitle(f"slice of {problem.name}: other coordinates at the middle of the domain")
-    _save(fig, path)
+    return fig
 
 
 def _plot_line(problem, model, bounds, path: Path, param) -> None:

@@ -1,8 +1,10 @@
 """Live progress display (:class:`ProgressReport`, a callback of the trainer): step, loss, errors, time per step and time left (rich).
 
 On a terminal a progress bar is redrawn in place; otherwise (CI, log files, a batch job) one whole
-line, never wrapped, is printed at every checkpoint and at least every :data:`LINE_INTERVAL` seconds of
-logged steps, so a slow run shows it is alive and the log stays short.
+line, never wrapped, is printed at every checkpoint and every evaluation, and at least every
+:data:`LINE_INTERVAL` seconds of wall time — between logged steps too (a heartbeat before a step, with
+the rate so far and the last logged loss: no host synchronisation) — so a run of slow steps shows it
+is alive and the log stays short.
 """
 
 from __future__ import annotations
@@ -64,6 +66,15 @@ class ProgressDisplay:
         if self.enabled:
             self.console.print(message, highlight=False, style="yellow" if self.live else None, soft_wrap=True)
 
+    def heartbeat(self, step: int, seconds_per_step: float | None, last_row: dict | None) -> None:
+        """Off a terminal, a line before step ``step`` when :data:`LINE_INTERVAL` seconds passed since the last."""
+        if not self.enabled or self.live or time.monotonic() - self._last_line < LINE_INTERVAL:
+            return
+        last = "" if not last_row else f"; last logged step {int(last_row['step'])}: loss {_fmt(float(last_row['loss']))}"
+        rate = f"{seconds_per_step:.3g} s/step" if seconds_per_step else "first step"
+        self.console.print(f"{self.title} step {step} done, running the next: {rate}{last}", highlight=False, soft_wrap=True)
+        self._last_line = time.monotonic()
+
     def update(self, step: int, loss: float, l2_rms: float | None, seconds_per_step: float | None, seconds_left: float | None, force_line: bool = False) -> None:
         if not self.enabled:
             return
@@ -76,6 +87,11 @@ class ProgressDisplay:
         elif force_line or time.monotonic() - self._last_line >= LINE_INTERVAL:
             self.console.print(f"{self.title} step {step}: {info}", highlight=False, soft_wrap=True)
             self._last_line = time.monotonic()
+
+
+def _evaluated(row: dict) -> bool:
+    """Whether ``row`` holds an evaluation (errors or a validation loss)."""
+    return any(row.get(k) not in (None, "") for k in ("l2_rms", "l2_rel", "val_loss"))
 
 
 class ProgressReport(Callback):
@@ -93,7 +109,13 @@ class ProgressReport(Callback):
     def on_fit_start(self, trainer) -> None:
         self.display = ProgressDisplay(trainer.problem.name, trainer.max_steps, self.enabled and trainer.is_main)
         self.display.__enter__()
-        self._last = (trainer.step, trainer.train_time)
+        self._last = self._start = (trainer.step, trainer.train_time)
+
+    def on_batch(self, trainer, batch) -> None:
+        if self.display is None or trainer.step == self._start[0]:
+            return
+        per_step = (trainer.train_time - self._start[1]) / (trainer.step - self._start[0])
+        self.display.heartbeat(trainer.step, per_step, trainer.metrics.rows[-1] if trainer.metrics.rows else None)
 
     def on_log(self, trainer, row: dict) -> None:
         if trainer.step == 0 or trainer.stop_status == "diverged":
@@ -106,7 +128,7 @@ class ProgressReport(Callback):
         if trainer.time_budget is not None:
             left.append(trainer.time_budget - trainer.train_time)
         self.display.update(trainer.step, float(row["loss"]), row.get("l2_rms"), per_step, min(left),
-                            force_line=trainer.step % trainer.checkpoint_every == 0)
+                            force_line=trainer.step % trainer.checkpoint_every == 0 or _evaluated(row))
 
     def on_teardown(self, trainer) -> None:
         if self.display is not None:

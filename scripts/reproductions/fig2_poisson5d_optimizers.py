@@ -1,7 +1,8 @@
 """Woodbury paper Fig. 2/7: poisson5d with SGD, Adam, dense ENGD, ENGD-W, SPRING and Sven.
 
 Loss and L2 error (RMS) against steps and against training time, log-log. Hyper-parameters: the
-papers' best (configs/experiment/poisson5d_*.yaml); Sven (not in the paper) with k = 64 and a line search.
+papers' best (configs/experiment/poisson5d_*.yaml); Sven (not in the paper) with a line search and no
+cap on k (the rank it keeps reached 1195).
 
     python scripts/reproductions/fig2_poisson5d_optimizers.py --quick                          # CPU, ~2 min
     python scripts/reproductions/fig2_poisson5d_optimizers.py --override trainer.device=cuda   # full, GPU

@@ -102,3 +102,13 @@ def test_the_job_log_is_filled_and_lines_are_whole_without_a_terminal(tmp_path, 
     lines = display.console.file.getvalue().splitlines()
     assert lines == ["slow step 5: loss 1.235e-03  l2_rms 2.500e-04  60000.0 ms/step  left 1:00:00",
                      "slow step 6: loss 1.100e-03  l2_rms 2.400e-04  60000.0 ms/step  left 0:59:00"]
+
+
+def test_help_explains_each_setting_from_the_config_files(tmp_path):
+    result = pinnsolve("optimizer=spring", "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = {line.split(":")[0].strip(): line for line in result.stdout.splitlines() if ":" in line}
+    assert "# points per Jacobian chunk and per line-search pass" in lines["chunk_size"]
+    assert "# adaptive damping with points drawn afresh each step" in lines["loss_floor"]
+    assert "# μ of SPRING" in lines["momentum"]   # the chosen optimizer's own comment
+    assert "# PDE points" in lines["n_interior"]   # the problem's (a _global_ package file)
