@@ -85,7 +85,7 @@ def cg_products(n: int, device, hidden) -> list[tuple]:
     return out
 
 
-def _rank_worker(rank: int, world: int, port: int, solver: str, n: int, steps: int, hidden, queue) -> None:
+def _rank_worker(rank: int, world: int, port: int, solvers: list[str], n: int, steps: int, hidden, queue) -> None:
     import torch.distributed as dist
 
     from pinnsolve.training import distributed as dw
@@ -98,25 +98,27 @@ def _rank_worker(rank: int, world: int, port: int, solver: str, n: int, steps: i
     problem, model, engine, batch = setup(n, torch.device("cpu"), hidden)
     batch = local_batch(batch, rank, world)
     engine.group = dist.group.WORLD
-    optimizer = ENGDW(model.parameters(), damping=1e-6, solver=solver, **SOLVERS[solver])
-    optimizer.step(EngineClosure(engine, batch))
-    times = []
-    for _ in range(steps):
-        dist.barrier()
-        start = time.perf_counter()
+    for solver in solvers:  # one process group for every solver: the processes start once
+        optimizer = ENGDW(model.parameters(), damping=1e-6, solver=solver, **SOLVERS[solver])
         optimizer.step(EngineClosure(engine, batch))
-        times.append(time.perf_counter() - start)
-    if rank == 0:
-        queue.put(statistics.median(times))
+        times = []
+        for _ in range(steps):
+            dist.barrier()
+            start = time.perf_counter()
+            optimizer.step(EngineClosure(engine, batch))
+            times.append(time.perf_counter() - start)
+        if rank == 0:
+            queue.put((solver, statistics.median(times)))
     finish()  # a barrier, then leave the group
 
 
-def two_ranks(solver: str, n: int, steps: int, hidden) -> float:
+def two_ranks(solvers: list[str], n: int, steps: int, hidden) -> dict[str, float]:
+    """Median seconds per step of each solver on two gloo processes (one thread each)."""
     from pinnsolve.training import distributed as dw
 
     queue = mp.get_context("spawn").SimpleQueue()
-    mp.spawn(_rank_worker, args=(2, dw.free_port(), solver, n, steps, hidden, queue), nprocs=2, join=True)
-    return queue.get()
+    mp.spawn(_rank_worker, args=(2, dw.free_port(), list(solvers), n, steps, hidden, queue), nprocs=2, join=True)
+    return dict(queue.get() for _ in solvers)
 
 
 def main(argv=None) -> dict:
@@ -155,9 +157,9 @@ def main(argv=None) -> dict:
         result["cg"].append((damping, preconditioner, iterations, residual))
     if device.type == "cpu":
         print(f"\n1 against 2 processes (gloo, one thread each), N = {args.ranks_n}, s / step:")
+        twos = two_ranks(args.solvers, args.ranks_n, args.steps, hidden)
         for solver in args.solvers:
-            one = time_step(solver, args.ranks_n, device, args.steps, hidden)[0]
-            two = two_ranks(solver, args.ranks_n, args.steps, hidden)
+            one, two = time_step(solver, args.ranks_n, device, args.steps, hidden)[0], twos[solver]
             print(f"  {solver:9s} 1 process {one:8.3f}   2 processes {two:8.3f}   ratio {one / two:.2f}x")
             result["ranks"].append((solver, one, two))
     return result
