@@ -13,7 +13,7 @@ import math
 
 import torch
 from torch import Tensor, nn
-from torch.func import jvp
+from torch.func import hessian, jacrev, jvp, vmap
 
 from .jet import LaplacianKey, TensorJet
 from ..models import Sin
@@ -104,6 +104,39 @@ class ChannelLayout:
         shifted = Z.clone()
         shifted[:, 0] += math.pi / 2  # cos z = sin(z + π/2), derivatives included
         return torch.cat([H[..., keep], self.activate(_SIN, shifted), self.activate(_SIN, Z)], dim=-1)
+
+    def transform(self, fn, x: Tensor, N: Tensor) -> Tensor:
+        r"""Channels of ``u = T(x, N(x))`` from the network's ``N: [n, C, m]`` (an output transform, written
+        for one point: ``T(x: [d], n: [] or [m])``); ``[n, C, m_u]``. With ``g = ∇T``, ``H = ∇²T`` over
+        ``(x, n)`` (``torch.func``, per point):
+
+        .. math::
+            ∂_i u = T_{x_i} + T_n·∂_i N,\quad
+            Δ_S u = \sum_{i∈S} \big(T_{x_i x_i} + 2 T_{x_i n}·∂_i N + ∂_i N^⊤ T_{nn} ∂_i N\big) + T_n·Δ_S N.
+        """
+        d, m = x.shape[1], N.shape[-1]
+
+        def t(z: Tensor) -> Tensor:  # [d + m] -> [m_u]
+            return fn(z[:d], z[d] if m == 1 else z[d:]).reshape(-1)
+
+        z = torch.cat([x, N[:, 0]], dim=1)
+        value = vmap(t)(z)
+        if not self.n_derivs:
+            return value[:, None]
+        g = vmap(jacrev(t))(z)                                    # [n, m_u, d + m]
+        dN = N[:, 1 : 1 + d]                                      # [n, d, m]
+        channels = [value[:, None], g[..., :d].mT + torch.einsum("nok,nik->nio", g[..., d:], dN)]
+        if self.keys:
+            h = vmap(hessian(t))(z)                               # [n, m_u, d + m, d + m]
+            txx, txn, tnn = h[..., :d, :d].diagonal(dim1=-2, dim2=-1), h[..., :d, d:], h[..., d:, d:]
+            for k, key in enumerate(self.keys):
+                S = list(key)
+                dS = dN[:, S]                                     # [n, |S|, m]
+                lap = (txx[..., S].sum(-1) + 2 * torch.einsum("noik,nik->no", txn[:, :, S], dS)
+                       + torch.einsum("nik,nokl,nil->no", dS, tnn, dS)
+                       + torch.einsum("nok,nk->no", g[..., d:], N[:, 1 + self.dim + k]))
+                channels.append(lap[:, None])
+        return torch.cat(channels, dim=1)
 
     def jet(self, out: Tensor) -> TensorJet:
         """The :class:`TensorJet` of one point from its output channels ``[C]`` (``[C, m]`` for ``m`` outputs)."""

@@ -30,7 +30,7 @@ import torch
 from torch import Tensor, nn
 from torch.func import vmap
 
-from ..models import FourierFeatures, ModifiedMLP, PeriodicInputs, ResidualBlock
+from ..models import FourierFeatures, ModifiedMLP, OutputTransform, PeriodicInputs, ResidualBlock
 from ..problem import coefficients as coef
 from .channels import ELEMENTWISE, ChannelLayout
 
@@ -40,12 +40,13 @@ Record = list[tuple[str, Tensor, Tensor]]
 def supports(model: nn.Module) -> bool:
     """Whether every module of ``model`` has a channel rule: ``Linear``, element-wise activations,
     ``Sequential``, :class:`~pinnsolve.models.FourierFeatures`, :class:`~pinnsolve.models.PeriodicInputs`,
-    :class:`~pinnsolve.models.ResidualBlock` and :class:`~pinnsolve.models.ModifiedMLP`."""
+    :class:`~pinnsolve.models.ResidualBlock`, :class:`~pinnsolve.models.ModifiedMLP` and
+    :class:`~pinnsolve.models.OutputTransform` (outermost, around any of them)."""
     if isinstance(model, (nn.Linear, FourierFeatures, *ELEMENTWISE)):
         return True
     if isinstance(model, nn.Sequential):
         return len(model) > 0 and all(supports(m) for m in model)
-    if isinstance(model, PeriodicInputs):
+    if isinstance(model, (PeriodicInputs, OutputTransform)):
         return supports(model.net)
     if isinstance(model, (ResidualBlock, ModifiedMLP)):
         return isinstance(model.activation, ELEMENTWISE)
@@ -88,6 +89,8 @@ def _channels(module: nn.Module, prefix: str, params: dict[str, Tensor], H: Tens
     if isinstance(module, PeriodicInputs):
         features = layout.cos_sin(H, *module.feature_map(H.shape[-1]))
         return _channels(module.net, prefix + "net.", params, features, layout, record)
+    if isinstance(module, OutputTransform):  # outermost: its input channels are the point's own
+        return layout.transform(module.transform, H[:, 0], _channels(module.net, prefix + "net.", params, H, layout, record))
     if isinstance(module, ResidualBlock):
         return H + layout.activate(module.activation, _channels(module.linear, prefix + "linear.", params, H, layout, record))
     if isinstance(module, ModifiedMLP):

@@ -14,8 +14,9 @@ class OutputTransform(nn.Module):
 
     E.g. ``transform = lambda x, n: x[0] * (1 - x[0]) * n`` makes ``u(0) = u(1) = 0`` exactly. The
     transform is written for one point (``x: [d]``, ``n: []`` or ``[m]``, returning the same shape);
-    residuals, errors, plots and predictions all see ``u``. The Jacobian goes through the generic
-    ``torch.func`` path. Parameter names are the network's with the prefix ``net.``.
+    residuals, errors, plots and predictions all see ``u``. The forward-Laplacian fast path carries it
+    (:meth:`pinnsolve.engine.channels.ChannelLayout.transform`). Parameter names are the network's with
+    the prefix ``net.``.
     """
 
     def __init__(self, net: nn.Module, transform):

@@ -136,3 +136,38 @@ def test_solve_uses_the_command_lines_default_optimizer(tmp_path):
                        overrides=["trainer.max_steps=2", "trainer.progress=false", "trainer.plots=false"])
     assert default_choice("optimizer") == "engd_w"
     assert "EngdW" in summary["optimizer"] or "engd" in str(summary["optimizer"]).lower(), summary["optimizer"]
+
+
+TRANSFORMS = {  # written for one point: x [d], n [] (one output) or [m]
+    "dirichlet": (1, lambda x, n: x[1] * (1 - x[1]) * n + torch.sin(x[1])),
+    "nonlinear": (1, lambda x, n: torch.tanh(n) * x[0] + x[2] ** 2 * n**2),
+    "system": (2, lambda x, n: torch.stack([x[0] * n[0] + n[1] * n[0], torch.exp(-x[1]) * n[1]])),
+}
+
+
+@pytest.mark.parametrize("name", TRANSFORMS)
+def test_output_transforms_take_the_fast_path_and_equal_the_generic_one(name):
+    from pinnsolve.models import OutputTransform
+
+    m, transform = TRANSFORMS[name]
+    problem = heat_like_problem()
+    if m > 1:
+        from pinnsolve import Condition, Problem
+        inner = problem.conditions[0]
+
+        def pde(u, x):  # both outputs' jets: value, partial derivatives, a partial and the full Laplacian
+            return torch.stack([u[0].partial(0) - u[0].laplacian(dims=[1, 2]) + u[1].value * u[0].partial(2),
+                                u[1].laplacian() + u[0].value ** 2])
+
+        problem = Problem("system", [Condition("interior", pde, inner.points, 25),
+                                     Condition("data", lambda u, x: u[1].value - x[0], problem.conditions[1].points, 9)],
+                          n_outputs=2)
+    torch.manual_seed(2)
+    model = OutputTransform(ModifiedMLP(3, [6, 6], out_features=m), transform)
+    batch = BatchSampler(problem, 0, torch.device("cpu"), torch.float64)()
+    fast, generic = ResidualEngine(problem, model, "fast"), ResidualEngine(problem, model, "generic")
+    r1, J1 = fast.residuals_and_jacobian(batch)
+    r2, J2 = generic.residuals_and_jacobian(batch)
+    assert set(fast.paths().values()) == {"fast"}
+    assert torch.allclose(r1, r2, rtol=1e-12, atol=1e-12)
+    assert (J1 - J2).abs().max() <= 1e-11 * J2.abs().max()
