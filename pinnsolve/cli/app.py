@@ -75,10 +75,7 @@ def _reweighted(problem, weights):
     bad = {name: w for name, w in weights.items() if isinstance(w, bool) or not isinstance(w, (int, float)) or not w >= 0}
     if bad:
         raise ConfigError(f"weights: {bad} must be numbers >= 0 (w_c scales condition c's rows by sqrt(w_c / N_c))")
-    try:
-        return problem.reweighted(weights)
-    except ValueError as exc:
-        raise ConfigError(f"weights: {exc}") from exc
+    return problem.reweighted(weights)
 
 
 def build(cfg: DictConfig, run_dir: str | Path, problem=None, callbacks=()):

@@ -165,13 +165,26 @@ class Problem:
                              f"{self.n_outputs} output(s)")
         self.eval_points = FixedPoints(reference.points)
 
+    def conditions_named(self, names, who: str = "") -> dict[str, Condition]:
+        """``{name: condition}`` for ``names``, in that order.
+
+        Raises:
+            ConfigError: a name that is none of the problem's conditions, listing them (``who`` says which
+                setting asked, e.g. ``"rad"``).
+        """
+        from ..errors import ConfigError
+
+        by_name = {c.name: c for c in self.conditions}
+        unknown = [name for name in names if name not in by_name]
+        if unknown:
+            raise ConfigError(f"{who + ': ' if who else ''}problem '{self.name}' has no condition "
+                              f"{unknown[0] if len(unknown) == 1 else unknown}; its conditions are {list(by_name)}")
+        return {name: by_name[name] for name in names}
+
     def reweighted(self, weights: dict[str, float]) -> Problem:
         """A copy whose conditions named in ``weights`` carry those ``w_c`` (the others keep theirs); the
         problem and its conditions are left as they are (``weights={"initial": 100}``)."""
-        names = [c.name for c in self.conditions]
-        unknown = [name for name in weights if name not in names]
-        if unknown:
-            raise ValueError(f"problem '{self.name}' has no condition {unknown}: its conditions are {names}")
+        self.conditions_named(list(weights), "weights")
         copy = _copy.copy(self)
         copy.conditions = [replace(c, weight=float(weights[c.name])) if c.name in weights else c for c in self.conditions]
         return copy

@@ -62,10 +62,8 @@ class KernelBalancedWeights(Callback):
 
     def on_fit_start(self, trainer) -> None:
         by_name = {c.name: c for c in trainer.problem.conditions}
-        names = self.conditions or list(by_name)
-        unknown = [n for n in names if n not in by_name]
-        if unknown:
-            raise ConfigError(f"balance: no condition {unknown} (the problem has {list(by_name)})")
+        names = list(self.conditions or by_name)
+        trainer.problem.conditions_named(names, "balance")
         self.by_name, self.names, self.engine = by_name, names, trainer.engine
         self.original = {n: by_name[n].weight for n in names}
         self.distributed = trainer.distributed

@@ -76,17 +76,15 @@ class CausalWeighting(Callback):
 
     def on_fit_start(self, trainer) -> None:
         problem = trainer.problem
-        by_name = {c.name: c for c in problem.conditions}
         self.name = self.condition or problem.conditions[0].name
-        if self.name not in by_name:
-            raise ConfigError(f"causal: no condition '{self.name}' (the problem has {list(by_name)})")
+        condition = problem.conditions_named([self.name], "causal")[self.name]
         if self.time_dim is None:
             if "t" not in problem.input_names:
                 raise ConfigError(f"causal: the problem's inputs {problem.input_names} have no 't'; "
                                   "give callbacks.causal.time_dim=<index of the time coordinate>")
             self.time_dim = problem.input_names.index("t")
         if self.t_range is None:
-            bounds = by_name[self.name].points.bounds()
+            bounds = condition.points.bounds()
             if bounds is None:
                 raise ConfigError(f"causal: the points of '{self.name}' give no bounds; "
                                   "give callbacks.causal.t_range=[t_min,t_max]")

@@ -55,11 +55,8 @@ class ResidualAdaptivePlacement(Callback):
 
     def on_fit_start(self, trainer) -> None:
         problem = trainer.problem
-        by_name = {cond.name: cond for cond in problem.conditions}
-        names = self.conditions or [problem.conditions[0].name]
-        unknown = [n for n in names if n not in by_name]
-        if unknown:
-            raise ConfigError(f"rad: no condition {unknown} (the problem has {list(by_name)})")
+        names = list(self.conditions or [problem.conditions[0].name])
+        problem.conditions_named(names, "rad")
         fixed = [n for n in names if trainer.sampler.is_fixed(n)]
         if fixed:
             raise ConfigError(f"rad: the points of {fixed} are fixed, so they cannot be placed by the residual; "

@@ -83,7 +83,7 @@ def test_condition_weights_from_the_config_scale_their_rows_and_bad_ones_are_ref
     assert torch.allclose(r_heavy[:2000], r_plain[:2000], rtol=1e-12)
     copy = plain.problem.reweighted({"boundary": 2.0})  # a copy: the problem a user passed stays as it was
     assert copy.conditions[3].weight == 2.0 and plain.problem.conditions[3].weight == 1.0
-    for override, message in [("+weights.nope=3", r"has no condition \['nope'\]: its conditions are"),
+    for override, message in [("+weights.nope=3", r"weights: problem 'wave' has no condition nope; its conditions are"),
                               ("+weights.boundary=-1", "must be numbers >= 0")]:
         with pytest.raises(ConfigError, match=message):
             build(compose_config(["problem=wave", override, *QUIET]), tmp_path / "c")
