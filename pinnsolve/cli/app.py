@@ -207,7 +207,6 @@ def _annotated_help() -> None:
     import io
 
     from . import help as annotated
-    from .api import default_choice
 
     buffer, code = io.StringIO(), 0
     try:
@@ -215,8 +214,7 @@ def _annotated_help() -> None:
             _hydra_main()
     except SystemExit as exc:
         code = exc.code
-    groups = ("problem", "model", "optimizer", "trainer", "logger")
-    choices = annotated.choices_from(sys.argv[1:], {g: default_choice(g) for g in groups})
+    choices = annotated.runtime_choices(CONFIG_DIR, [a for a in sys.argv[1:] if a not in ("--help", "-h")])
     print(annotated.annotate(buffer.getvalue(), annotated.config_comments(CONFIG_DIR, choices)))
     if code:
         sys.exit(code)

@@ -73,11 +73,18 @@ def annotate(help_text: str, comments: dict[str, str]) -> str:
     return head + SECTION + first + "\n" + "\n".join(lines)
 
 
-def choices_from(argv: list[str], defaults: dict[str, str]) -> dict[str, str]:
-    """The option of each group that ``argv`` selects (``group=option``), else the default."""
-    chosen = dict(defaults)
-    for item in argv:
-        key, sep, value = item.partition("=")
-        if sep and key in chosen and "," not in value:
-            chosen[key] = value
-    return chosen
+def runtime_choices(config_dir: str | Path, overrides: list[str]) -> dict[str, str]:
+    """The option of each config group that ``overrides`` select, experiments included (Hydra's own
+    ``runtime.choices``; ``{}`` when they do not compose, and Hydra's help says why)."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(config_dir), version_base=None):
+            cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
+        return {k: v for k, v in cfg.hydra.runtime.choices.items() if isinstance(v, str) and "/" not in k}
+    except Exception:  # noqa: BLE001 - the help text itself reports a bad command line
+        return {}
+    finally:
+        GlobalHydra.instance().clear()
