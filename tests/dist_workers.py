@@ -70,6 +70,32 @@ def direction_worker(rank: int, world: int, port: int, out_dir: str) -> None:
         finish()  # a barrier, then leave the group
 
 
+def kernel_problem(n: int = 700, p: int = 900):
+    """Random ``r: [n]``, ``J: [n, p]`` (float64, seed 3) and the uneven row split of two ranks."""
+    generator = torch.Generator().manual_seed(3)
+    J = torch.randn(n, p, generator=generator, dtype=torch.float64) / p**0.5
+    r = torch.randn(n, generator=generator, dtype=torch.float64)
+    return r, J, [0, 260, n]
+
+
+def kernel_worker(rank: int, world: int, port: int, out_dir: str) -> None:
+    """The sample-space exact solve on 2 ranks, each holding its rows: ``K`` (split formation) and the step."""
+    from pinnsolve.optim import Cholesky
+    from pinnsolve.optim.rows import Rows
+
+    torch.set_default_dtype(torch.float64)
+    join(rank, world, port)
+    try:
+        r, J, edges = kernel_problem()
+        rows = Rows(r[edges[rank]:edges[rank + 1]], J[edges[rank]:edges[rank + 1]], group=dist.group.WORLD)
+        K = rows.kernel_lower().tril()
+        phi, failed, _ = Cholesky(space="sample")(rows, rows.r, torch.tensor(1e-8))  # Jᵀ(K + λI)⁻¹r
+        if rank == 0:
+            torch.save({"K": K, "phi": phi, "failed": failed}, os.path.join(out_dir, "kernel.pt"))
+    finally:
+        finish()
+
+
 def _flat(model) -> torch.Tensor:
     return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
 

@@ -60,6 +60,36 @@ def gram_lower(A: Tensor, out: Tensor | None = None) -> Tensor:
     return K
 
 
+def lower_blocks(n: int, blocks: int = GRAM_BLOCKS) -> list[tuple[int, int]]:
+    """Row ranges ``[(start, end)]`` of :func:`gram_lower`'s blocks ``K[start:end, :end]``."""
+    edges = [round(i * n / blocks) for i in range(blocks + 1)]
+    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+
+
+def share_of_lower_blocks(n: int, rank: int, world: int, blocks: int | None = None) -> list[tuple[int, int]]:
+    """The blocks of ``K``'s lower triangle that process ``rank`` of ``world`` forms: ``4·world`` row
+    blocks, each ``K[s:e, :e]`` costing ``(e − s)·e`` products, dealt largest first to the least loaded
+    process, so every process forms about ``1/world`` of the triangle's flops."""
+    ranges = lower_blocks(n, blocks or 4 * world)
+    loads, owner = [0] * world, {}
+    for start, end in sorted(ranges, key=lambda se: -(se[1] - se[0]) * se[1]):
+        least = min(range(world), key=lambda w: (loads[w], w))
+        owner[(start, end)] = least
+        loads[least] += (end - start) * end
+    return [se for se in ranges if owner[se] == rank]
+
+
+def gram_lower_share(A: Tensor, rank: int, world: int, out: Tensor | None = None) -> Tensor:
+    """``AAᵀ: [n, n]`` with only process ``rank``'s blocks of the lower triangle
+    (:func:`share_of_lower_blocks`) filled and zeros elsewhere: summed over the ``world`` processes it is
+    :func:`gram_lower`'s lower triangle, each process having done ``1/world`` of the flops."""
+    n = A.shape[-2]
+    K = A.new_zeros(n, n) if out is None else out.zero_()
+    for start, end in share_of_lower_blocks(n, rank, world):
+        torch.matmul(A[start:end], A[:end].mT, out=K[start:end, :end])
+    return K
+
+
 def add_to_diagonal(K: Tensor, value: Tensor | float) -> Tensor:
     """``K + value·I`` (out of place)."""
     out = K.clone()

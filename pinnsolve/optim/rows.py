@@ -11,7 +11,9 @@ a linear operator owns the sum over its data:
 - ``sum(t)`` — an all-reduce (scalars, ``ℓ×ℓ`` blocks);
 - ``gramian_lower() = Σ_i J_iᵀ J_i`` — one ``P×P`` all-reduce;
 - ``kernel_lower()`` — the whole ``N×N`` kernel: every rank gathers all of ``J`` (``N×P`` numbers per
-  rank) and forms ``JJᵀ``: the costly, explicit route of the exact sample-space solve;
+  rank), forms its ``1/W`` share of the blocks of ``JJᵀ``'s lower triangle, and one all-reduce of
+  ``N×N`` numbers sums the shares: the explicit route of the exact sample-space solve, whose
+  ``O(N²P)`` product is split, not repeated (the ``O(N³)`` factorisation is replicated);
 - ``gather(x_i)`` / ``local(x)`` — between this rank's slice and the whole ``N``-vector, in the rows'
   canonical order (the one-process order, ``index``), so that a random sketch pairs the same random
   numbers with the same points whatever the number of processes.
@@ -177,5 +179,11 @@ class Rows:
         return Rows(summed_g, summed_J, self.group)
 
     def kernel_lower(self, out: Tensor | None = None) -> Tensor:
-        """``K = JJᵀ: [N, N]`` (lower triangle), explicit: with several ranks all of ``J`` is gathered first."""
-        return kn.gram_lower(self.gather(self.J) if self.world > 1 else self.J, out)
+        """``K = JJᵀ: [N, N]`` (lower triangle), explicit. With several ranks all of ``J`` is gathered, each
+        rank forms its share of the triangle's blocks (:func:`~pinnsolve.optim.kernel.gram_lower_share`)
+        and one all-reduce sums them, so every rank holds the same ``K``."""
+        if self.world == 1:
+            return kn.gram_lower(self.J, out)
+        K = kn.gram_lower_share(self.gather(self.J), self.rank, self.world, out)
+        dist.all_reduce(K, group=self.group)
+        return K

@@ -47,6 +47,23 @@ def test_two_ranks_give_one_rank_s_directions(tmp_path):
         assert difference <= max(1e-10, 100 * sensitivity), (name, difference, sensitivity)
 
 
+def test_the_split_exact_solve_gives_the_one_process_kernel_and_step(tmp_path):
+    """Each rank forms half of K's lower triangle (N = 700 ≥ the blocked size) and one all-reduce sums them:
+    the same K and the same sample-space Cholesky step as one process, to 1e-10."""
+    from pinnsolve.optim import Cholesky
+    from pinnsolve.optim.rows import Rows
+
+    spawn(dw.kernel_worker, str(tmp_path))
+    split = torch.load(tmp_path / "kernel.pt", weights_only=True)
+    r, J, _ = dw.kernel_problem()
+    rows = Rows(r, J)
+    K = rows.kernel_lower().tril()
+    phi, failed, _ = Cholesky(space="sample")(rows, r, torch.tensor(1e-8))
+    assert not failed and not split["failed"]
+    assert (split["K"] - K).abs().max() <= 1e-12 * K.abs().max()
+    assert (split["phi"] - phi).norm() <= 1e-10 * phi.norm()
+
+
 def _losses(run_dir: Path) -> torch.Tensor:
     return torch.tensor([float(r["loss"]) for r in csv.DictReader(open(run_dir / "metrics.csv"))])
 
