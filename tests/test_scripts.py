@@ -216,3 +216,13 @@ def test_yardsticks_run_each_shipped_recipe_and_say_which_problems_have_none(tmp
     assert yardsticks.has_recipe("burgers") and not yardsticks.has_recipe("inverse_diffusivity")
     assert list(table["problem"]) == ["burgers"] and list(table["method"]) == ["recipe"]
     assert "no recipe ships for inverse_diffusivity" in capsys.readouterr().out
+
+
+def test_roofline_sets_each_part_against_the_gemm_rate_of_the_same_run():
+    result = importlib.import_module("roofline").main(["--smoke"])
+    assert result["gemm_rate"] > 0 and set(result["parts"]) == {
+        "Jacobian J", "kernel K = JJᵀ (lower)", "Cholesky of K + λI", "one line-search loss"}
+    N, P = 140, 129
+    assert result["parts"]["Cholesky of K + λI"][1] == N**3 / 3
+    assert result["parts"]["kernel K = JJᵀ (lower)"][1] >= N * N * P  # at least the triangle's 2·N²P/2
+    assert 1 <= result["losses_per_step"] <= 31 and 0 < result["bound"] and result["step"] > 0
