@@ -158,7 +158,7 @@ def task(cfg: DictConfig) -> float:
     try:
         if cfg.get("resume"):
             cfg, run_dir = resumed_config(cfg.resume, list(hydra_cfg.overrides.task), cfg.get("logger"), cfg.get("callbacks"),
-                                          list(cfg.get("allow_modules") or []))
+                                          _allowed_modules(cfg.get("allow_modules")))
         summary = run(cfg, run_dir)
     except Exception as exc:  # noqa: BLE001 - each kind is reported below
         message = str(exc) if isinstance(exc, PinnsolveError) else "".join(traceback.format_exception(exc)).rstrip()
@@ -199,6 +199,14 @@ def main() -> None:
         return _annotated_help()
     _hydra_main()
     dd.finish()
+
+
+def _allowed_modules(value) -> list[str]:
+    """``allow_modules=[a,b]``, ``allow_modules=a`` or ``allow_modules=a,b`` as a list of module names."""
+    if not value:
+        return []
+    items = [value] if isinstance(value, str) else list(value)
+    return [name.strip() for item in items for name in str(item).split(",") if name.strip()]
 
 
 def _annotated_help() -> None:

@@ -37,20 +37,44 @@ from .channels import ELEMENTWISE, ChannelLayout
 Record = list[tuple[str, Tensor, Tensor]]
 
 
+_RULES = (nn.Linear, nn.Sequential, FourierFeatures, PeriodicInputs, ResidualBlock, ModifiedMLP, OutputTransform,
+          *ELEMENTWISE)
+
+
+def _own_forward(module: nn.Module) -> bool:
+    """Whether ``module`` computes exactly what its rule assumes: the ``forward`` of the class the rule is
+    for (a subclass may override it) and no hooks."""
+    base = next(cls for cls in _RULES if isinstance(module, cls))
+    hooks = (module._forward_hooks, module._forward_pre_hooks)
+    return type(module).forward is base.forward and not any(hooks)
+
+
 def supports(model: nn.Module) -> bool:
     """Whether every module of ``model`` has a channel rule: ``Linear``, element-wise activations,
     ``Sequential``, :class:`~pinnsolve.models.FourierFeatures`, :class:`~pinnsolve.models.PeriodicInputs`,
-    :class:`~pinnsolve.models.ResidualBlock`, :class:`~pinnsolve.models.ModifiedMLP` and
-    :class:`~pinnsolve.models.OutputTransform` (outermost, around any of them)."""
+    :class:`~pinnsolve.models.ResidualBlock`, :class:`~pinnsolve.models.ModifiedMLP` and, outermost,
+    :class:`~pinnsolve.models.OutputTransform` — each with its class's own ``forward``, no hooks, and no
+    module used twice (a shared layer's Jacobian would be a sum the rules do not form)."""
+    modules = list(model.modules())
+    if len(modules) != len(list(model.modules(remove_duplicate=False))):
+        return False
+    return _supported(model, top=True)
+
+
+def _supported(model: nn.Module, top: bool = False) -> bool:
+    if not isinstance(model, _RULES) or not _own_forward(model):
+        return False
+    if isinstance(model, OutputTransform):
+        return top and _supported(model.net, top=True)  # its rule reads the point itself: outermost only
     if isinstance(model, (nn.Linear, FourierFeatures, *ELEMENTWISE)):
         return True
     if isinstance(model, nn.Sequential):
-        return len(model) > 0 and all(supports(m) for m in model)
-    if isinstance(model, (PeriodicInputs, OutputTransform)):
-        return supports(model.net)
-    if isinstance(model, (ResidualBlock, ModifiedMLP)):
-        return isinstance(model.activation, ELEMENTWISE)
-    return False
+        return len(model) > 0 and all(_supported(m) for m in model)
+    if isinstance(model, PeriodicInputs):
+        return _supported(model.net)
+    layers = [model.linear] if isinstance(model, ResidualBlock) else [
+        model.encoder_u, model.encoder_v, *model.layers, model.head]
+    return _supported(model.activation) and all(_supported(m) for m in layers)
 
 
 def propagate(model: nn.Module, params: dict[str, Tensor], x: Tensor, layout: ChannelLayout, record: Record | None = None) -> Tensor:
@@ -81,7 +105,7 @@ def _channels(module: nn.Module, prefix: str, params: dict[str, Tensor], H: Tens
     if isinstance(module, ELEMENTWISE):
         return layout.activate(module, H)
     if isinstance(module, nn.Sequential):
-        for name, child in module.named_children():
+        for name, child in module._modules.items():
             H = _channels(child, f"{prefix}{name}.", params, H, layout, record)
         return H
     if isinstance(module, FourierFeatures):

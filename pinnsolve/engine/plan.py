@@ -63,7 +63,7 @@ def plan_condition(condition: Condition, model: nn.Module, mode: str, x: Tensor,
     n_components = out.numel() if out.ndim == 1 else 1
     reasons = []
     if not fl.supports(model):
-        reasons.append("the model has a module without a forward-Laplacian rule (supported: Linear, element-wise activations, Sequential, FourierFeatures, PeriodicInputs, ResidualBlock, ModifiedMLP)")
+        reasons.append("the model has a module without a forward-Laplacian rule (supported, each with its own forward and no layer used twice: Linear, element-wise activations, Sequential, FourierFeatures, PeriodicInputs, ResidualBlock, ModifiedMLP, and an outermost OutputTransform)")
     if probe.needs_hessian:
         reasons.append("the residual reads mixed second derivatives or the Hessian")
     if mode == "fast" and reasons:

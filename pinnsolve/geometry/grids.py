@@ -52,7 +52,7 @@ def structured_grid(problem: Problem, resolution: int | None = None) -> tuple[Te
     lower then upper face), so a viewer draws the domain as a surface or a volume."""
     low, high = _bounds(problem)
     d = low.numel()
-    if d > 3:
+    if d > 3:  # slice_grid's "xy" layout puts its first coordinate on axis 1: transposed below
         points, A, _, inside = slice_grid(problem, resolution or DEFAULT_RESOLUTION[2])
         shape = A.shape
     else:
@@ -64,7 +64,8 @@ def structured_grid(problem: Problem, resolution: int | None = None) -> tuple[Te
     inside = inside.reshape(-1)
     index = torch.full((inside.numel(),), -1, dtype=torch.long)
     index[inside] = torch.arange(int(inside.sum()))
-    return points[inside], _cells(index.reshape(shape))
+    grid = index.reshape(shape)
+    return points[inside], _cells(grid.mT if d > 3 else grid)
 
 
 def _cells(index: Tensor) -> Tensor:

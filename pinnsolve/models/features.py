@@ -79,8 +79,8 @@ class PeriodicInputs(nn.Module):
         super().__init__()
         self.net = net
         self.periodic = sorted(int(i) for i in periods)
-        self.register_buffer("frequencies", torch.tensor([2 * math.pi / float(periods[i]) for i in self.periodic]),
-                             persistent=False)
+        self.register_buffer("frequencies", torch.tensor([2 * math.pi / float(periods[i]) for i in self.periodic],
+                                                         dtype=torch.float64), persistent=False)
 
     def feature_map(self, d: int) -> tuple[list[int], Tensor]:
         """``(kept coordinates, B)`` of ``φ(x) = [x_S, cos(B x), sin(B x)]`` for ``d`` inputs."""

@@ -37,6 +37,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, OmegaConf
 
 from .checkpoint import load_checkpoint, locate_checkpoint
+from .own_code import allowed_network, looks_like_users
 from .settings import check_settings
 from ..errors import ConfigError
 from .files import atomic_write_text
@@ -121,30 +122,26 @@ def refuse_interpolations(config: dict, source: str | Path) -> None:
             )
 
 
-def module_allowed(target: str, allowed_modules) -> bool:
-    """Whether ``target`` (``module.Name``) lives in one of ``allowed_modules`` (a module or a package above it)."""
-    module = target.rpartition(".")[0]
-    return any(module == a or module.startswith(f"{a}.") for a in allowed_modules if a)
-
-
-def check_targets(config: dict, source: str | Path, allowed_modules=()) -> None:
-    """Refuse a configuration whose ``_target_`` values are not pinnsolve's own; a ``model`` target may also
-    come from a module the user allows (``allowed_modules``)."""
+def check_targets(config: dict, source: str | Path, allowed_modules=(), run_dir: Path | None = None) -> None:
+    """Refuse a configuration whose ``_target_`` values are not pinnsolve's own; the ``model`` node may
+    also name a network class of a module the user allows
+    (:func:`~pinnsolve.runs.own_code.allowed_network`)."""
     known = known_targets()
+    own_network = allowed_network(config.get("model"), list(allowed_modules), run_dir)
     for path, target in _targets(config):
-        if path == "model" and isinstance(target, str) and module_allowed(target, allowed_modules):
+        if path == "model" and own_network:
             continue
         if not isinstance(target, str) or path not in known or target not in known[path]:
-            own_model = ""
-            if path == "model" and isinstance(target, str):
-                module = target.rpartition(".")[0]
-                own_model = (f" If it is your own network and you trust that module, allow it: load_run(dir, "
-                             f"allow_modules=['{module}']), pinnsolve-predict ... allow_module={module}, or pinnsolve "
-                             f"resume=... allow_modules=[{module}].")
+            hint = ""
+            module = target.rpartition(".")[0] if isinstance(target, str) else ""
+            if path == "model" and module and looks_like_users(module):
+                hint = (f" If it is a network class of your own module '{module}' and you trust that module, allow "
+                        f"it: load_run(dir, allow_modules=['{module}']), pinnsolve-predict ... allow_module={module}, "
+                        f"or pinnsolve resume=... allow_modules=[{module}].")
             raise ConfigError(
                 f"resume: {source} names _target_ '{target}' at '{path or '<root>'}', which is not one of pinnsolve's "
                 "own problems, models, optimizers or trainers. A run directory only selects them; it cannot name code "
-                f"to run.{own_model or ' Start a new run with the settings you want instead.'}"
+                f"to run.{hint or ' Start a new run with the settings you want instead.'}"
             )
 
 
@@ -174,7 +171,7 @@ def saved_config(checkpoint: Path, state: dict | None = None, allow_solve_runs: 
     if "_target_" not in config["problem"] and not allow_solve_runs:
         raise ConfigError(f"resume: this run was started from Python with solve(); continue it there with "
                           f"solve(problem, ..., resume='{checkpoint.parent}')")
-    check_targets(config, source, allowed_modules)
+    check_targets(config, source, allowed_modules, checkpoint.parent)
     _check_belongs(checkpoint, config)
     return config
 

@@ -66,13 +66,13 @@ class ProgressDisplay:
         if self.enabled:
             self.console.print(message, highlight=False, style="yellow" if self.live else None, soft_wrap=True)
 
-    def heartbeat(self, step: int, seconds_per_step: float | None, last_row: dict | None) -> None:
+    def heartbeat(self, step: int, seconds_per_step: float, last_row: dict | None) -> None:
         """Off a terminal, a line before step ``step`` when :data:`LINE_INTERVAL` seconds passed since the last."""
         if not self.enabled or self.live or time.monotonic() - self._last_line < LINE_INTERVAL:
             return
         last = "" if not last_row else f"; last logged step {int(last_row['step'])}: loss {_fmt(float(last_row['loss']))}"
-        rate = f"{seconds_per_step:.3g} s/step" if seconds_per_step else "first step"
-        self.console.print(f"{self.title} step {step} done, running the next: {rate}{last}", highlight=False, soft_wrap=True)
+        self.console.print(f"{self.title} step {step} done, running the next: {seconds_per_step:.3g} s/step{last}",
+                           highlight=False, soft_wrap=True)
         self._last_line = time.monotonic()
 
     def update(self, step: int, loss: float, l2_rms: float | None, seconds_per_step: float | None, seconds_left: float | None, force_line: bool = False) -> None:

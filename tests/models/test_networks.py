@@ -171,3 +171,46 @@ def test_output_transforms_take_the_fast_path_and_equal_the_generic_one(name):
     assert set(fast.paths().values()) == {"fast"}
     assert torch.allclose(r1, r2, rtol=1e-12, atol=1e-12)
     assert (J1 - J2).abs().max() <= 1e-11 * J2.abs().max()
+
+
+class _Twice(torch.nn.Sequential):
+    def forward(self, x):
+        return 2 * super().forward(x)
+
+
+def _hooked():
+    net = MLP(2, [4])
+    net[0].register_forward_hook(lambda module, args, out: out + 1)
+    return net
+
+
+def _shared():
+    layer = torch.nn.Linear(8, 8, dtype=torch.float64)
+    return torch.nn.Sequential(torch.nn.Linear(2, 8, dtype=torch.float64), torch.nn.Tanh(), layer, torch.nn.Tanh(), layer,
+                               torch.nn.Tanh(), torch.nn.Linear(8, 1, dtype=torch.float64))
+
+
+@pytest.mark.parametrize("make", [
+    _shared,                                                                          # a layer used twice
+    lambda: PeriodicInputs(__import__("pinnsolve").models.OutputTransform(MLP(3, [4]), lambda x, n: x[0] * n), {1: 2.0}),
+    lambda: _Twice(torch.nn.Linear(2, 4, dtype=torch.float64), torch.nn.Tanh(), torch.nn.Linear(4, 1, dtype=torch.float64)),
+    _hooked,
+], ids=["shared_layer", "inner_transform", "own_forward", "hook"])
+def test_networks_the_rules_do_not_describe_take_the_generic_path(make):
+    """What the channel rules would get wrong is left to torch.func: the Jacobian is autograd's."""
+    from pinnsolve.engine.forward_laplacian import supports
+
+    problem = poisson2d.make_problem(n_interior=12, n_boundary=6)
+    torch.manual_seed(0)
+    model = make()
+    assert not supports(model)
+    batch = BatchSampler(problem, 0, torch.device("cpu"), torch.float64)()
+    engine = ResidualEngine(problem, model)
+    r, J = engine.residuals_and_jacobian(batch)
+    assert set(engine.paths().values()) == {"generic"}
+    x = batch["interior"].x[:1]
+    params = dict(model.named_parameters())
+    u = lambda p, xi: torch.func.functional_call(model, p, (xi[None],))[0, 0]  # noqa: E731
+    lap = lambda p: torch.func.hessian(u, argnums=1)(p, x[0]).trace()  # noqa: E731
+    f = 2 * math.pi**2 * torch.sin(math.pi * x[0, 0]) * torch.sin(math.pi * x[0, 1])
+    assert torch.allclose(r[0], (-lap(params) - f) / 12**0.5)  # rows scaled by √(w_c/N_c), N_c = 12

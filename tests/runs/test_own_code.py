@@ -18,6 +18,8 @@ from tests.cli_runner import QUIET, pinnsolve
 NETWORK = '''
 import torch
 from torch import nn
+from torch import load  # an attribute of the module that is not a network of it
+from torch.nn import Linear  # a network class the module merely imports
 
 
 class SineNet(nn.Module):
@@ -65,10 +67,47 @@ def test_a_network_of_the_user_s_module_loads_back_only_when_allowed(own_network
     assert len(list(csv.DictReader(open(tmp_path / "u.csv")))) == 25
 
 
+def _tamper(run: Path, **model) -> None:
+    """Rewrite the checkpoint's stored model node, as someone handing over a run directory could."""
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    state["config"]["model"] = model
+    torch.save(state, run / "checkpoint.pt")
+
+
+@pytest.mark.parametrize("model,message", [
+    ({"_target_": "my_nets.torch.load", "f": "evil.pt", "weights_only": False}, "cannot be imported|_partial_"),
+    ({"_target_": "my_nets.load", "_partial_": True}, "not a network class"),
+    ({"_target_": "my_nets.Linear", "_partial_": True}, "not a network class"),
+    ({"_target_": "my_nets.SineNet", "_partial_": True, "_args_": ["x"]}, "_args_"),
+    ({"_target_": "my_nets.SineNet"}, "_partial_ not true"),
+])
+def test_an_allowed_module_admits_only_its_own_network_classes(own_network_run, model, message):
+    _tamper(own_network_run, **model)
+    with pytest.raises(ConfigError, match=message):
+        load_run(own_network_run, allow_modules=["my_nets"])
+
+
+def test_a_module_inside_the_run_directory_is_never_imported(own_network_run, tmp_path, monkeypatch):
+    (own_network_run / "their_nets.py").write_text("open('imported.txt', 'w').write('ran')\n" + NETWORK)
+    monkeypatch.chdir(own_network_run)
+    monkeypatch.syspath_prepend(str(own_network_run))
+    _tamper(own_network_run, _target_="their_nets.SineNet", _partial_=True, width=6)
+    with pytest.raises(ConfigError, match="inside the run directory"):
+        load_run(own_network_run, allow_modules=["their_nets"])
+    assert not (own_network_run / "imported.txt").exists()
+    with pytest.raises(ConfigError) as refused:  # and the refusal does not suggest allowing a library
+        load_run(own_network_run)
+    assert "allow_modules=['their_nets']" in str(refused.value)
+    _tamper(own_network_run, _target_="torch.serialization.load", _partial_=True)
+    with pytest.raises(ConfigError) as refused:
+        load_run(own_network_run)
+    assert "allow" not in str(refused.value)
+
+
 def test_a_run_of_the_user_s_network_resumes_when_allowed(own_network_run):
     refused = pinnsolve(f"resume={own_network_run}", "trainer.max_steps=5", *QUIET)
     assert refused.code == 2 and "allow_modules=[my_nets]" in refused.stderr, refused.output
-    resumed = pinnsolve(f"resume={own_network_run}", "trainer.max_steps=5", "allow_modules=[my_nets]", *QUIET)
+    resumed = pinnsolve(f"resume={own_network_run}", "trainer.max_steps=5", "allow_modules=my_nets", *QUIET)
     assert resumed.code == 0, resumed.output
     assert json.loads((own_network_run / "summary.json").read_text())["steps"] == 5
 
