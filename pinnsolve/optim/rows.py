@@ -147,14 +147,27 @@ class Rows:
         return self._all_index
 
     def gather(self, x: Tensor) -> Tensor:
-        """The whole ``[N, …]`` in canonical order from every rank's ``[N_i, …]``."""
+        """The whole ``[N, …]`` in canonical order from every rank's ``[N_i, …]``: one broadcast per rank,
+        each block received once and written once into its canonical rows (for ``J`` at N = 4000,
+        P = 10 065 on two gloo processes 0.35 s, against 1.19 s for an all-gather of padded blocks, then a
+        concatenation and a reordering)."""
         if self.world == 1:
             return x
-        stacked = torch.cat(self._gather_raw(x))
-        order = self._order()
-        if order is None:
-            return stacked
-        return torch.empty_like(stacked).index_copy_(0, order, stacked)
+        out = x.new_empty((self.n, *x.shape[1:]))
+        order, start = self._order(), 0
+        for rank, count in enumerate(self.counts):
+            rows = slice(start, start + count)
+            if rank == self.rank:
+                block = x.contiguous()
+            else:
+                block = out[rows] if order is None else x.new_empty((count, *x.shape[1:]))
+            dist.broadcast(block, src=dist.get_global_rank(self.group, rank), group=self.group)
+            if order is not None:
+                out.index_copy_(0, order[rows], block)
+            elif rank == self.rank:
+                out[rows] = block
+            start += count
+        return out
 
     def local(self, x: Tensor) -> Tensor:
         """This rank's rows of a whole ``[N, …]`` in canonical order."""
