@@ -186,6 +186,8 @@ def test_scaling_benchmark_smoke_covers_solvers_budget_cg_and_ranks():
     assert {solver for n, solver, seconds, _ in result["steps"] if n == 160 and seconds} == {"nystrom", "cg"}
     assert len(result["cg"]) == 4 and all(iterations > 0 for _, _, iterations, _ in result["cg"])
     assert [solver for solver, _, _ in result["ranks"]] == ["cholesky", "nystrom", "cg"]
+    run = result["cg_run"][60]
+    assert len(run) == 3 and all(0 < iterations <= 100 and attempts >= 1 for _, iterations, _, _, attempts in run)
 
 
 def test_damping_rules_script_runs_its_candidates():

@@ -106,12 +106,18 @@ class ConjugateGradient:
 
     Args:
         tol: stop at ``‖g − (K + λI)x‖ ≤ tol·‖g‖``.
-        max_iters: at most this many iterations (``None``: ``N``).
+        max_iters: at most this many products per attempt (``None``: ``N``). With the Nyström
+            preconditioner an attempt that stops there unconverged doubles the sketch and starts again,
+            until it converges or the sketch reaches ``N`` (then it stops where it is); the sketch that
+            converged is kept for the next step and shrinks back (×¾, not below ``sketch_size``) while
+            steps converge in under a quarter of ``max_iters``. So a training run whose spectrum
+            flattens keeps converging within ``max_iters`` products instead of returning an inexact step.
         preconditioner: ``"nystrom"`` (Frangella, Tropp, Udell 2023: ``P⁻¹ = (Λ̂_ℓ + λ) U(Λ̂ + λI)⁻¹Uᵀ +
-            I − UUᵀ`` from a standard Nyström approximation of rank ``sketch_size``) or ``"none"``.
-        sketch_size: the preconditioner's ``ℓ`` (int or fraction of ``N``).
+            I − UUᵀ`` from a standard Nyström approximation of rank ``ℓ``) or ``"none"``.
+        sketch_size: the preconditioner's initial ``ℓ`` (int or fraction of ``N``).
 
-    ``info``: ``cg_iterations`` and ``cg_residual`` (the relative residual reached).
+    ``info``: ``cg_iterations`` (of the final attempt), ``cg_residual`` (the relative residual reached),
+    ``cg_sketch`` (its ``ℓ``) and ``cg_attempts``.
     """
 
     name = "cg"
@@ -122,7 +128,34 @@ class ConjugateGradient:
         self.sketch_size, self.shift = sketch_size, shift
 
     def __call__(self, rows: Rows, g: Tensor, damping: Tensor, state: dict | None = None) -> tuple[Tensor, Tensor, dict]:
-        apply = self._preconditioner(rows, damping)
+        state = {} if state is None else state
+        floor = self._floor(rows)
+        ell = min(max(int(state.get("cg_sketch", floor)), floor), rows.n - 1)
+        limit = self.max_iters or rows.n
+        attempts = 0
+        while True:
+            attempts += 1
+            x, iterations, relative = self._solve(rows, g, damping, ell, limit)
+            converged = float(relative) <= self.tol  # read once per attempt (the loop read it already)
+            if converged or self.preconditioner == "none" or ell >= rows.n - 1:
+                break
+            ell = min(2 * ell, rows.n - 1)
+        if converged and iterations * 4 < limit:
+            ell = max(floor, (3 * ell) // 4)
+        state["cg_sketch"] = ell
+        failed = ~torch.isfinite(x).all()
+        x = torch.where(failed, g / damping, x)
+        like = dict(dtype=g.dtype, device=g.device)
+        info = {"cg_iterations": torch.tensor(float(iterations), **like), "cg_residual": relative,
+                "cg_sketch": torch.tensor(float(ell), **like), "cg_attempts": torch.tensor(float(attempts), **like)}
+        return rows.Jt(x), failed, info
+
+    def _floor(self, rows: Rows) -> int:
+        return max(1, min(sketch_columns(self.sketch_size, rows.n), rows.n - 1)) if rows.n > 1 else 1
+
+    def _solve(self, rows: Rows, g: Tensor, damping: Tensor, ell: int, limit: int) -> tuple[Tensor, int, Tensor]:
+        """One preconditioned CG run from ``x = 0``: ``(x, iterations, relative residual)``."""
+        apply = self._preconditioner(rows, damping, ell)
 
         def matvec(v: Tensor) -> Tensor:
             return rows.Jv(rows.Jt(v)) + damping * v
@@ -133,7 +166,6 @@ class ConjugateGradient:
         direction = z.clone()
         rz = rows.dot(residual, z)
         g_norm = rows.dot(g, g).sqrt().clamp_min(torch.finfo(g.dtype).tiny)
-        limit = self.max_iters or rows.n
         iterations = 0
         for iterations in range(1, limit + 1):
             Kd = matvec(direction)
@@ -147,17 +179,12 @@ class ConjugateGradient:
             rz_new = rows.dot(residual, z)
             direction = z + (rz_new / rz) * direction
             rz = rz_new
-        relative = rows.dot(residual, residual).sqrt() / g_norm
-        failed = ~torch.isfinite(x).all()
-        x = torch.where(failed, g / damping, x)
-        info = {"cg_iterations": torch.tensor(float(iterations), dtype=g.dtype, device=g.device), "cg_residual": relative}
-        return rows.Jt(x), failed, info
+        return x, iterations, rows.dot(residual, residual).sqrt() / g_norm
 
-    def _preconditioner(self, rows: Rows, damping: Tensor):
+    def _preconditioner(self, rows: Rows, damping: Tensor, ell: int):
         if self.preconditioner == "none":
             return lambda v: v
-        ell = min(sketch_columns(self.sketch_size, rows.n), rows.n - 1) if rows.n > 1 else 1
-        U, lam, failed = nystrom_factors(rows, max(1, ell), self.shift)
+        U, lam, failed = nystrom_factors(rows, ell, self.shift)
         smallest = lam[-1]
 
         def apply(v: Tensor) -> Tensor:

@@ -85,6 +85,25 @@ def cg_products(n: int, device, hidden) -> list[tuple]:
     return out
 
 
+def cg_training(n: int, steps: int, device, hidden, max_iters: int = 100) -> list[tuple[int, int, float, int, int]]:
+    """A training run of ENGD-W with ``solver=cg`` (``max_iters`` products per attempt, the growing sketch),
+    fresh points every step, the default damping: ``(step, iterations, residual, sketch, attempts)`` per step."""
+    from pinnsolve import BatchSampler
+    from pinnsolve.engine import EngineClosure
+    from pinnsolve.optim import ENGDW
+
+    problem, model, engine, _ = setup(n, device, hidden)
+    sampler = BatchSampler(problem, 0, device, torch.float64)
+    optimizer = ENGDW(model.parameters(), solver="cg", tol=1e-10, max_iters=max_iters)
+    out = []
+    for step in range(steps):
+        optimizer.step(EngineClosure(engine, sampler(), fresh_points=True))
+        info = optimizer.diagnostics
+        out.append((step, int(info["cg_iterations"]), float(info["cg_residual"]), int(info["cg_sketch"]),
+                    int(info["cg_attempts"])))
+    return out
+
+
 def _rank_worker(rank: int, world: int, port: int, solvers: list[str], n: int, steps: int, hidden, queue) -> None:
     import torch.distributed as dist
 
@@ -130,12 +149,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--memory-budget", type=float, default=1.0, help="GB the kernel K may take (default 1)")
     parser.add_argument("--cg-n", type=int, default=2000, help="N of the CG product count")
     parser.add_argument("--ranks-n", type=int, default=2000, help="N of the 1 against 2 processes comparison")
+    parser.add_argument("--cg-run", type=int, nargs="*", default=[], metavar="N",
+                        help="also train 50 steps with solver=cg at these N and print its products per step")
+    parser.add_argument("--cg-run-steps", type=int, default=50)
     parser.add_argument("--smoke", action="store_true", help="toy sizes and network, for the tests")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
     hidden = (8, 8) if args.smoke else (64, 64, 48, 48)
     if args.smoke:
         args.sizes, args.cg_n, args.ranks_n, args.steps, args.memory_budget = [40, 160], 40, 40, 1, 160**2 * 8 / 2**30 * 0.5
+        args.cg_run, args.cg_run_steps = [60], 3
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
     print(f"poisson5d, network {'-'.join(map(str, (5, *hidden, 1)))}, float64, {device}, {torch.get_num_threads()} threads, "
           f"K budget {args.memory_budget:g} GB")
@@ -155,6 +178,18 @@ def main(argv=None) -> dict:
     for damping, preconditioner, iterations, residual in cg_products(args.cg_n, device, hidden):
         print(f"  λ = {damping:.3g}, preconditioner {preconditioner:7s}: {iterations:5d} iterations, residual {residual:.1e}")
         result["cg"].append((damping, preconditioner, iterations, residual))
+    result["cg_run"] = {}
+    for n in args.cg_run:
+        rows = cg_training(n, args.cg_run_steps, device, hidden)
+        result["cg_run"][n] = rows
+        worst = max(rows, key=lambda row: row[1] * row[4])
+        print(f"\nCG in training, N = {n}, {len(rows)} steps, at most 100 products per attempt: "
+              f"{max(r[1] for r in rows)} products at most in a step's final attempt, largest residual "
+              f"{max(r[2] for r in rows):.1e}, sketch {rows[0][3]} -> {rows[-1][3]}, steps that retried: "
+              f"{sum(r[4] > 1 for r in rows)} (worst: step {worst[0]}, {worst[4]} attempts)")
+        for step, iterations, residual, sketch, attempts in rows:
+            print(f"  step {step:3d}: {iterations:4d} products, residual {residual:.1e}, sketch {sketch:5d}, "
+                  f"{attempts} attempt(s)")
     if device.type == "cpu":
         print(f"\n1 against 2 processes (gloo, one thread each), N = {args.ranks_n}, s / step:")
         twos = two_ranks(args.solvers, args.ranks_n, args.steps, hidden)

@@ -322,3 +322,30 @@ def test_solvers_use_only_the_operator_interface_of_the_rows(make):
     if make != "nystrom":  # (a sketch of half a full-rank kernel is no approximation of its solve)
         dense = J.T @ torch.linalg.solve(J @ J.T + damping * torch.eye(30, dtype=torch.float64), r)
         assert rel(plain, dense) < 1e-8
+
+
+def test_cg_grows_its_sketch_until_it_converges_within_max_iters_and_keeps_it():
+    """A flat tail of the spectrum that a 5-column sketch cannot resolve in 20 products: the sketch doubles
+    until CG converges within 20, the direction is Cholesky's to 1e-8, the next step starts from that
+    sketch (one attempt), and easy steps shrink it back towards sketch_size."""
+    from pinnsolve.optim.rows import Rows
+    from pinnsolve.optim.solvers import ConjugateGradient, Cholesky
+
+    g = torch.Generator().manual_seed(3)
+    U, _ = torch.linalg.qr(torch.randn(200, 200, generator=g))
+    J = U[:, :150] @ torch.diag(torch.logspace(0, -4, 150)) @ torch.randn(150, 400, generator=g) / 20
+    r = torch.randn(200, generator=g)
+    damping = torch.tensor(1e-6)
+    exact, _, _ = Cholesky("sample")(Rows(r, J), r, damping)
+    solver, state = ConjugateGradient(tol=1e-10, max_iters=20, sketch_size=5), {}
+    torch.manual_seed(0)
+    phi, failed, info = solver(Rows(r, J), r, damping, state)
+    assert not failed and float(info["cg_residual"]) <= 1e-10 and int(info["cg_iterations"]) <= 20
+    assert int(info["cg_attempts"]) > 1 and state["cg_sketch"] > 5
+    assert rel(phi, exact) <= 1e-8
+    grown = state["cg_sketch"]
+    _, _, again = solver(Rows(r, J), r, damping, state)
+    assert int(again["cg_attempts"]) == 1 and int(again["cg_iterations"]) <= 20
+    assert 5 <= state["cg_sketch"] <= grown
+    _, _, fixed = ConjugateGradient(tol=1e-10, max_iters=20, sketch_size=5, preconditioner="none")(Rows(r, J), r, damping)
+    assert float(fixed["cg_residual"]) > 1e-10  # without the growing sketch, 20 products are not enough
