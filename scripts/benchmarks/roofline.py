@@ -18,8 +18,8 @@ candidates).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
+import sys
+from pathlib import Path
 
 import torch
 
@@ -29,15 +29,8 @@ from pinnsolve.optim import ENGDW
 from pinnsolve.optim.kernel import damped_cholesky, gram_lower, lower_blocks
 from pinnsolve.problems import poisson5d
 
-
-def median_time(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # scripts/ on the path: the shared library `common`
+from common.measure import median_seconds  # noqa: E402
 
 
 class CountingClosure(EngineClosure):
@@ -72,7 +65,7 @@ def main(argv=None) -> dict:
     channels = {"interior": 1 + 5 + 1, "boundary": 1}                          # value, ∇, Δ: what each residual reads
     flops_forward = sum(channels[c.name] * c.n_points for c in problem.conditions) * per_propagation
     B = torch.randn(P, N, dtype=torch.float64)
-    gemm = median_time(lambda: J @ B, repeats)
+    gemm = median_seconds(lambda: J @ B, repeats)
     rate = 2.0 * N * N * P / gemm
     K = gram_lower(J)
     lam = 1e-8 * float(K.diagonal().mean())
@@ -87,13 +80,13 @@ def main(argv=None) -> dict:
     print(f"{'part':28s} {'s':>8s} {'GFLOP':>8s} {'GF/s':>7s} {'of GEMM':>8s}")
     result = {"gemm_rate": rate, "parts": {}}
     for label, (fn, flops) in parts.items():
-        seconds = median_time(fn, repeats)
+        seconds = median_seconds(fn, repeats)
         result["parts"][label] = (seconds, flops)
         print(f"{label:28s} {seconds:8.3f} {flops / 1e9:8.2f} {flops / seconds / 1e9:7.1f} {flops / seconds / rate:8.0%}")
     optimizer = ENGDW(model.parameters(), damping=lam)
     state = {k: v.clone() for k, v in model.state_dict().items()}
     CountingClosure.read = 0
-    step = median_time(lambda: optimizer.step(CountingClosure(engine, batch)), repeats)
+    step = median_seconds(lambda: optimizer.step(CountingClosure(engine, batch)), repeats)
     model.load_state_dict(state)
     losses_per_step = CountingClosure.read / (repeats + 1)
     loss_flops = parts["one line-search loss"][1]

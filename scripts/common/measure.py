@@ -80,3 +80,18 @@ class PeakMemory:
         else:
             self._cpu.__exit__(*exc)
             self.extra = self._cpu.extra
+
+
+def median_seconds(fn, repeats: int) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` calls after one warm-up call (CPU clocks; synchronise a
+    GPU inside ``fn`` if it launches work there)."""
+    import statistics
+    import time
+
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)

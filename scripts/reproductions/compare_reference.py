@@ -33,6 +33,8 @@ import torch
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
+sys.path.insert(0, str(HERE.parent))  # scripts/ on the path: the shared library `common`
+from common.measure import median_seconds  # noqa: E402
 METHODS = {
     "ENGD-W + line search": ("engd_w", []),
     "SPRING fixed step": ("spring", []),
@@ -142,15 +144,7 @@ def profile(n: tuple[int, int], files: tuple[str, str], repeats: int = 3) -> dic
              "one loss": lambda: closure.losses_at(theta[None]),
              "Nyström sketch KΩ, ℓ = N/10": lambda: Rows(r, J).kernel_times(torch.randn(J.shape[0], J.shape[0] // 10,
                                                                                          dtype=J.dtype))}
-    out = {}
-    for name, fn in parts.items():
-        fn()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        out[name] = statistics.median(times)
+    out = {name: median_seconds(fn, repeats) for name, fn in parts.items()}
     out["Cholesky + solve"] -= out["kernel K = JJᵀ (lower)"]
     return out
 

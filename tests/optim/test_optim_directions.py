@@ -246,6 +246,14 @@ def test_effective_dimension():
     assert torch.allclose(kn.effective_dimension(J @ J.T, 1.0), (evals / (evals + 1)).sum())
 
 
+def _decaying_spectrum(seed: int, decades: int):
+    """``r: [200]`` and a rank-150 ``J: [200, 400]`` whose singular values fall over ``decades`` decades (as a PINN's)."""
+    g = torch.Generator().manual_seed(seed)
+    U, _ = torch.linalg.qr(torch.randn(200, 200, generator=g))
+    J = U[:, :150] @ torch.diag(torch.logspace(0, -decades, 150)) @ torch.randn(150, 400, generator=g) / 20
+    return torch.randn(200, generator=g), J
+
+
 @pytest.mark.parametrize("preconditioner", ["nystrom", "none"])
 def test_cg_solves_to_its_tolerance_and_the_preconditioner_saves_products(preconditioner):
     """Matrix-free CG on (K + λI)x = g agrees with the Cholesky direction; the Nyström preconditioner
@@ -253,10 +261,7 @@ def test_cg_solves_to_its_tolerance_and_the_preconditioner_saves_products(precon
     from pinnsolve.optim.rows import Rows
     from pinnsolve.optim.solvers import ConjugateGradient, Cholesky
 
-    g = torch.Generator().manual_seed(7)
-    U, _ = torch.linalg.qr(torch.randn(200, 200, generator=g))
-    J = U[:, :150] @ torch.diag(torch.logspace(0, -8, 150)) @ torch.randn(150, 400, generator=g) / 20
-    r = torch.randn(200, generator=g)
+    r, J = _decaying_spectrum(seed=7, decades=8)
     damping = torch.tensor(1e-6)
     exact, _, _ = Cholesky("sample")(Rows(r, J), r, damping)
     torch.manual_seed(0)
@@ -331,10 +336,7 @@ def test_cg_grows_its_sketch_until_it_converges_within_max_iters_and_keeps_it():
     from pinnsolve.optim.rows import Rows
     from pinnsolve.optim.solvers import ConjugateGradient, Cholesky
 
-    g = torch.Generator().manual_seed(3)
-    U, _ = torch.linalg.qr(torch.randn(200, 200, generator=g))
-    J = U[:, :150] @ torch.diag(torch.logspace(0, -4, 150)) @ torch.randn(150, 400, generator=g) / 20
-    r = torch.randn(200, generator=g)
+    r, J = _decaying_spectrum(seed=3, decades=4)
     damping = torch.tensor(1e-6)
     exact, _, _ = Cholesky("sample")(Rows(r, J), r, damping)
     solver, state = ConjugateGradient(tol=1e-10, max_iters=20, sketch_size=5), {}
