@@ -222,6 +222,10 @@ def _annotated_help() -> None:
             _hydra_main()
     except SystemExit as exc:
         code = exc.code
+    except Exception as exc:  # noqa: BLE001 - a command line Hydra cannot compose: one line, as without --help
+        print(f"pinnsolve: error: {str(exc).strip().splitlines()[0]}. Run `pinnsolve --help` alone for the options.",
+              file=sys.stderr)
+        sys.exit(2)
     choices = annotated.runtime_choices(CONFIG_DIR, [a for a in sys.argv[1:] if a not in ("--help", "-h")])
     print(annotated.annotate(buffer.getvalue(), annotated.config_comments(CONFIG_DIR, choices)))
     if code:

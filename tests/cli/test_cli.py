@@ -112,3 +112,6 @@ def test_help_explains_each_setting_from_the_config_files(tmp_path):
     assert "# adaptive damping with points drawn afresh each step" in lines["loss_floor"]
     assert "# μ of SPRING" in lines["momentum"]   # the chosen optimizer's own comment
     assert "# PDE points" in lines["n_interior"]   # the problem's (a _global_ package file)
+    bad = pinnsolve("problem=nope", "--help", cwd=tmp_path)
+    assert bad.returncode == 2 and "pinnsolve: error: In 'config': Could not find 'problem/nope'" in bad.stderr
+    assert "Traceback" not in bad.stderr
