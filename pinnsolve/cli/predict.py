@@ -11,8 +11,8 @@ one column per coordinate and an optional header, ``.npy``, or ``.npz`` with an 
 single array; without it, a grid of the problem's domain: the whole domain for d ≤ 3, a slice through
 its middle for d > 3), ``out`` (``.csv``, ``.npz``, or ``.vtu``/``.vtk`` through the optional
 ``meshio``: ``pip install "pinnsolve[vtk]"``), ``derivatives`` (``grad``, ``laplacian``, ``hessian``),
-``resolution`` (grid points per axis), ``device``, ``which`` (``last``, or ``best``: the network
-the ``best_model`` callback kept), ``residuals`` (``true``: a column ``residual_<condition>`` per
+``resolution`` (grid points per axis), ``device``, ``which`` (``last``; ``best``: the network
+the ``best_model`` callback kept; ``average``: the parameter average of ``callbacks=[average]``), ``residuals`` (``true``: a column ``residual_<condition>`` per
 condition whose residual reads only the point, e.g. the PDE's), ``problem`` (for a run of a problem
 file: the same file, which is then run, to rebuild the problem and its grid) and ``allow_module``
 (modules, comma-separated, whose networks the run may import: a run trained with

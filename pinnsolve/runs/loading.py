@@ -150,7 +150,7 @@ class LoadedRun:
         return out
 
 
-WHICH = ("last", "best")
+WHICH = ("last", "best", "average")
 
 
 def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = None, which: str = "last",
@@ -162,8 +162,9 @@ def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = No
         device: where the network goes (``cpu`` by default, whatever device trained it).
         problem: the problem object, for runs whose problem cannot be rebuilt from the config alone
             (``solve()`` runs, ``problem=from_file``); shipped problems are rebuilt.
-        which: ``last`` (the checkpoint's network) or ``best`` (``best.pt``, kept by the
-            :class:`~pinnsolve.training.callbacks.BestModel` callback: ``callbacks=[best_model]``).
+        which: ``last`` (the checkpoint's network), ``best`` (``best.pt``, kept by the
+            :class:`~pinnsolve.training.callbacks.BestModel` callback: ``callbacks=[best_model]``) or
+            ``average`` (``average.pt``, the parameter average of ``callbacks=[average]``).
         allow_modules: modules (or packages) whose networks the run may import, for a run trained with
             your own ``model._target_=my_module.MyNet``: ``allow_modules=["my_module"]``. Nothing else
             in a run directory can name code to import.
@@ -178,13 +179,14 @@ def load_run(path: str | Path, device: str = "cpu", problem: Problem | None = No
     if isinstance(allow_modules, str):
         allow_modules = [allow_modules]
     config = saved_config(checkpoint, state, allow_solve_runs=True, allowed_modules=list(allow_modules))
-    if which == "best":
-        best = checkpoint.parent / "best.pt"
-        if not best.is_file():
-            raise ConfigError(f"which=best: {checkpoint.parent} has no best.pt; the best_model callback writes it "
-                              "(pinnsolve callbacks=[best_model] …, or solve(..., callbacks=[BestModel()]))")
-        state = load_checkpoint(best)
-        checkpoint = best
+    if which != "last":
+        kept = checkpoint.parent / f"{which}.pt"
+        callback = {"best": "best_model", "average": "average"}[which]
+        if not kept.is_file():
+            raise ConfigError(f"which={which}: {checkpoint.parent} has no {which}.pt; the {callback} callback writes it "
+                              f"(pinnsolve callbacks=[{callback}] …, or solve(..., callbacks=[…]))")
+        state = load_checkpoint(kept)
+        checkpoint = kept
     dtype = resolve_dtype(config.get("trainer", {}).get("dtype", "float64"))
     if problem is None and "_target_" in config["problem"] and config["problem"]["_target_"] != FROM_FILE_TARGET:
         problem = instantiate(OmegaConf.create(config["problem"]))
