@@ -228,3 +228,8 @@ def test_roofline_sets_each_part_against_the_gemm_rate_of_the_same_run():
     assert result["parts"]["Cholesky of K + λI"][1] == N**3 / 3
     assert result["parts"]["kernel K = JJᵀ (lower)"][1] >= N * N * P  # at least the triangle's 2·N²P/2
     assert 1 <= result["losses_per_step"] <= 31 and 0 < result["bound"] and result["step"] > 0
+
+
+def test_jacobian_paths_times_both_paths_on_every_case():
+    result = importlib.import_module("jacobian_paths").main(["--smoke"])
+    assert len(result) == 5 and all(s["fast"] > 0 and s["generic"] > 0 for s in result.values())

@@ -39,14 +39,9 @@ def slice_grid(problem: Problem, resolution: int = 101, dims: tuple[int, int] = 
     return points, A, B, inside
 
 
-def domain_grid(problem: Problem, resolution: int | None = None) -> Tensor:
-    """Grid points inside the domain: all of it for ``d ≤ 3``, the middle slice of its first two
-    coordinates for ``d > 3`` (``resolution`` per axis)."""
-    return structured_grid(problem, resolution)[0]
-
-
 def structured_grid(problem: Problem, resolution: int | None = None) -> tuple[Tensor, Tensor]:
-    """:func:`domain_grid`'s points ``[n, d]`` and the grid's cells inside the domain ``[c, 2^k]``: for a
+    """Grid points inside the domain ``[n, d]`` (all of it for ``d ≤ 3``, the middle slice of its first two
+    coordinates for ``d > 3``; ``resolution`` per axis) and the grid's cells inside it ``[c, 2^k]``: for a
     ``k``-dimensional grid (``k = d`` for ``d ≤ 3``, 2 for a slice) the indices of each cell's corners
     whose corners all lie inside, in VTK's order (a line, a quad counter-clockwise, a hexahedron's
     lower then upper face), so a viewer draws the domain as a surface or a volume."""
