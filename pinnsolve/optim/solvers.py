@@ -135,8 +135,7 @@ class ConjugateGradient:
         attempts = 0
         while True:
             attempts += 1
-            x, iterations, relative = self._solve(rows, g, damping, ell, limit)
-            converged = float(relative) <= self.tol  # read once per attempt (the loop read it already)
+            x, iterations, relative, converged = self._solve(rows, g, damping, ell, limit)
             if converged or self.preconditioner == "none" or ell >= rows.n - 1:
                 break
             ell = min(2 * ell, rows.n - 1)
@@ -153,8 +152,9 @@ class ConjugateGradient:
     def _floor(self, rows: Rows) -> int:
         return max(1, min(sketch_columns(self.sketch_size, rows.n), rows.n - 1)) if rows.n > 1 else 1
 
-    def _solve(self, rows: Rows, g: Tensor, damping: Tensor, ell: int, limit: int) -> tuple[Tensor, int, Tensor]:
-        """One preconditioned CG run from ``x = 0``: ``(x, iterations, relative residual)``."""
+    def _solve(self, rows: Rows, g: Tensor, damping: Tensor, ell: int, limit: int) -> tuple[Tensor, int, Tensor, bool]:
+        """One preconditioned CG run from ``x = 0``: ``(x, iterations, relative residual, converged)``; whether
+        it converged is the loop's own last read (no further host synchronisation)."""
         apply = self._preconditioner(rows, damping, ell)
 
         def matvec(v: Tensor) -> Tensor:
@@ -166,20 +166,21 @@ class ConjugateGradient:
         direction = z.clone()
         rz = rows.dot(residual, z)
         g_norm = rows.dot(g, g).sqrt().clamp_min(torch.finfo(g.dtype).tiny)
-        iterations = 0
+        iterations, converged = 0, False
         for iterations in range(1, limit + 1):
             Kd = matvec(direction)
             alpha = rz / rows.dot(direction, Kd)
             x = x + alpha * direction
             residual = residual - alpha * Kd
             if iterations % CHECK_EVERY == 0 or iterations == limit:
-                if float(rows.dot(residual, residual).sqrt() / g_norm) <= self.tol:  # the one host read
+                converged = float(rows.dot(residual, residual).sqrt() / g_norm) <= self.tol  # the one host read
+                if converged:
                     break
             z = apply(residual)
             rz_new = rows.dot(residual, z)
             direction = z + (rz_new / rz) * direction
             rz = rz_new
-        return x, iterations, rows.dot(residual, residual).sqrt() / g_norm
+        return x, iterations, rows.dot(residual, residual).sqrt() / g_norm, converged
 
     def _preconditioner(self, rows: Rows, damping: Tensor, ell: int):
         if self.preconditioner == "none":
